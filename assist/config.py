@@ -1,0 +1,176 @@
+"""One settings object for the whole product.
+
+Read from the environment (``ASSIST_`` prefix, ``__`` for nesting) and an optional
+``.env`` file. Never a module-level singleton: build one with ``Settings()`` and pass
+it explicitly (``AssistPipeline.from_settings(s)``, ``create_app(s)``).
+
+Example:
+    >>> s = Settings(home="/tmp/assist-home")
+    >>> s.embedder.model
+    'e5-small'
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from assist.errors import ConfigError
+
+_PLACEHOLDER_SECRETS = {"", "changeme", "change-me", "secret", "placeholder"}
+
+
+class EmbedderSettings(BaseModel):
+    model: str = "e5-small"
+    """A model prepared by ``assist models prepare`` (``e5-small``, ``embeddinggemma``),
+    a local sentence-transformers directory, or (only with ``allow_download``) a hub id."""
+    allow_download: bool = False
+    """Allow sentence-transformers to fetch a hub id. Off: a missing model is an error."""
+    batch_size: int = 32
+    max_seq_length: int = 512
+    device: str = "cpu"
+    threads: int | None = None
+    """torch intra-op threads; None leaves torch's default."""
+
+
+class LLMSettings(BaseModel):
+    provider: Literal["embedded", "openai-compat", "fake"] = "embedded"
+    """``embedded`` starts a local OpenAI-compatible server (vLLM CPU build) as a child
+    process; ``openai-compat`` talks to ``base_url`` (vLLM on GPUs, or any compatible API)."""
+    base_url: str | None = None
+    model: str = "qwen2.5-0.5b-instruct"
+    api_key: SecretStr = SecretStr("")
+    timeout_s: float = 60.0
+    connect_timeout_s: float = 5.0
+    max_retries: int = 2
+    max_context_tokens: int = 2048
+    # embedded server
+    engine: Literal["vllm"] = "vllm"
+    engine_python: Path | None = None
+    """Python of the virtualenv holding vLLM's CPU build (default ``HOME/vllm-venv/bin/python``)."""
+    engine_port: int = 8011
+    engine_threads: int = 1
+    engine_start_timeout_s: float = 300.0
+    judge_model: str | None = None
+    """Model used as the ragas judge; default: ``model``."""
+
+
+class QdrantSettings(BaseModel):
+    mode: Literal["edge", "remote", "local"] = "edge"
+    """``edge``: the real Qdrant engine embedded in process (qdrant-edge-py), the default.
+    ``remote``: a Qdrant server or cluster at ``url``. ``local``: qdrant-client's local mode
+    (pure Python; for tests of the remote code path)."""
+    url: str | None = None
+    api_key: SecretStr | None = None
+    path: Path | None = None
+    """Storage for ``edge`` / ``local`` (default ``HOME/qdrant``)."""
+    collection_prefix: str = "kb"
+    timeout_s: float = 10.0
+    replication_factor: int = 1
+    shard_number: int = 1
+    hnsw_m: int = 16
+    hnsw_ef_construct: int = 100
+    search_ef: int = 128
+
+
+class SparseSettings(BaseModel):
+    tokenizer: Literal["jieba", "char-bigram"] = "jieba"
+    k1: float = 1.2
+    b: float = 0.75
+    avg_doc_len: float = 64.0
+
+
+class RetrievalSettings(BaseModel):
+    top_k: int = 5
+    candidates: int = 50
+    fusion: Literal["rrf", "dbsf"] = "rrf"
+    rrf_k: int = 60
+    min_dense_score: float = 0.80
+    """Covered-decision threshold on the best dense cosine (calibrated, see docs/quality.md)."""
+    curated_min_score: float = 0.92
+    """Return a published FAQ answer verbatim when its question matches at least this well."""
+    history_turns: int = 4
+    rerank_model: str | None = None
+    max_message_chars: int = 4000
+
+
+class IngestSettings(BaseModel):
+    max_file_bytes: int = 20 * 1024 * 1024
+    chunk_tokens: int = 350
+    chunk_overlap_tokens: int = 40
+
+
+class ServerSettings(BaseModel):
+    host: str = "127.0.0.1"
+    port: int = 8000
+    cors_origins: list[str] = Field(default_factory=list)
+    max_request_bytes: int = 25 * 1024 * 1024
+    rate_limit: str = "120/minute"
+    """Per API key, in the ``limits`` library's notation."""
+    require_auth: bool = True
+
+
+class Settings(BaseSettings):
+    """All configuration. See the README's configuration table."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="ASSIST_",
+        env_nested_delimiter="__",
+        env_file=".env",
+        extra="ignore",
+    )
+
+    env: Literal["dev", "test", "prod"] = "dev"
+    home: Path = Path(".assist")
+    """Everything the embedded mode writes: database, vector index, prepared models."""
+    database_url: str | None = None
+    """SQLAlchemy URL; default ``sqlite:///HOME/assist.db``. PostgreSQL in production."""
+    models_path: Path | None = None
+    """Where prepared models live (default ``HOME/models``)."""
+    default_tenant: str = "default"
+    secret_key: SecretStr = SecretStr("dev-only-secret")
+    log_level: str = "INFO"
+
+    embedder: EmbedderSettings = Field(default_factory=EmbedderSettings)
+    llm: LLMSettings = Field(default_factory=LLMSettings)
+    qdrant: QdrantSettings = Field(default_factory=QdrantSettings)
+    sparse: SparseSettings = Field(default_factory=SparseSettings)
+    retrieval: RetrievalSettings = Field(default_factory=RetrievalSettings)
+    ingest: IngestSettings = Field(default_factory=IngestSettings)
+    server: ServerSettings = Field(default_factory=ServerSettings)
+
+    @field_validator("home")
+    @classmethod
+    def _expand_home(cls, v: Path) -> Path:
+        return v.expanduser()
+
+    @model_validator(mode="after")
+    def _check_secrets(self) -> Settings:
+        if self.env == "prod":
+            if self.secret_key.get_secret_value() in _PLACEHOLDER_SECRETS | {"dev-only-secret"}:
+                raise ConfigError("ASSIST_SECRET_KEY is a placeholder: set a real secret in production")
+            if self.database_url is None or self.database_url.startswith("sqlite"):
+                raise ConfigError("production needs ASSIST_DATABASE_URL pointing at PostgreSQL")
+        return self
+
+    # Derived paths -------------------------------------------------------------------
+    @property
+    def models_dir(self) -> Path:
+        return self.models_path or (self.home / "models")
+
+    @property
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.home / 'assist.db').resolve()}"
+
+    @property
+    def qdrant_path(self) -> Path:
+        return self.qdrant.path or (self.home / "qdrant")
+
+    @property
+    def engine_python(self) -> Path:
+        return self.llm.engine_python or (self.home / "vllm-venv" / "bin" / "python")
