@@ -110,6 +110,9 @@ class ServerSettings(BaseModel):
     max_request_bytes: int = 25 * 1024 * 1024
     rate_limit: str = "120/minute"
     """Per API key, in the ``limits`` library's notation."""
+    rate_limit_storage: str = "memory://"
+    """``limits`` storage URI; ``redis://host:6379`` when several API replicas share limits."""
+    request_timeout_s: float = 60.0
     require_auth: bool = True
 
 
@@ -131,6 +134,11 @@ class Settings(BaseSettings):
     models_path: Path | None = None
     """Where prepared models live (default ``HOME/models``)."""
     default_tenant: str = "default"
+    tenants_dir: Path = Path("examples/tenants")
+    """Per-tenant rule files: ``<dir>/<tenant>/{taxonomy,escalation,rubric}.yaml`` and
+    ``routing_examples.jsonl``; the sample tenant ``nova`` ships in ``examples/tenants``."""
+    escalation_use_llm: bool = True
+    """Ask the model for category/sentiment/urgency hints (hard rules always win)."""
     secret_key: SecretStr = SecretStr("dev-only-secret")
     log_level: str = "INFO"
 

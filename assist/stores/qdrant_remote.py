@@ -1,0 +1,456 @@
+"""Vector store on a Qdrant server or cluster, through qdrant-client's async Query API.
+
+Also runs on qdrant-client's local mode (``AsyncQdrantClient(path=...)`` / ``":memory:"``),
+which executes the same client code against a pure-Python engine: that is how the tests
+exercise this adapter without a server.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Awaitable, Sequence
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import httpx
+from qdrant_client import AsyncQdrantClient, models
+from qdrant_client.common.client_exceptions import ResourceExhaustedResponse
+from qdrant_client.http.exceptions import ResponseHandlingException, UnexpectedResponse
+
+from assist.errors import AssistError, ConfigError, VectorStoreError
+from assist.stores import _payload as pl
+from assist.stores.base import Fusion
+from assist.types import EncodedChunk, RetrievedChunk, SearchFilter, SparseVector
+
+if TYPE_CHECKING:
+    from assist.config import QdrantSettings
+
+T = TypeVar("T")
+
+_SCROLL_PAGE = 1000
+_RETRYABLE_GRPC = {"UNAVAILABLE", "DEADLINE_EXCEEDED", "RESOURCE_EXHAUSTED", "ABORTED", "INTERNAL"}
+
+
+def _condition(c: pl.Condition) -> models.FieldCondition:
+    if c.kind == "value":
+        return models.FieldCondition(key=c.key, match=models.MatchValue(value=c.value))
+    if c.kind == "any":
+        return models.FieldCondition(key=c.key, match=models.MatchAny(any=list(c.value)))
+    return models.FieldCondition(key=c.key, range=models.Range(gte=c.gte, lte=c.lte))
+
+
+def _filter(conds: Sequence[pl.Condition]) -> models.Filter:
+    return models.Filter(must=[_condition(c) for c in conds])
+
+
+def _sparse(v: SparseVector) -> models.SparseVector:
+    return models.SparseVector(indices=list(v.indices), values=[float(x) for x in v.values])
+
+
+def translate_error(e: Exception, what: str) -> VectorStoreError:
+    """A vendor exception as a ``VectorStoreError``; connection errors, 429 and 5xx are retryable."""
+    if isinstance(e, UnexpectedResponse):
+        status = e.status_code
+        retryable = status is not None and (status == 429 or status >= 500)
+        hint = "retry later" if retryable else "check the request and the collection's configuration"
+        return VectorStoreError(
+            f"Qdrant {what} failed: {e} ({hint})", retryable=retryable, status_code=status
+        )
+    if isinstance(e, ResourceExhaustedResponse):
+        return VectorStoreError(
+            f"Qdrant {what} was rate limited: retry in {e.retry_after_s}s", retryable=True, status_code=429
+        )
+    if isinstance(e, ResponseHandlingException | httpx.TransportError | ConnectionError | TimeoutError):
+        return VectorStoreError(
+            f"cannot reach Qdrant for {what}: {e}. Check ASSIST_QDRANT__URL and that the server is up.",
+            retryable=True,
+        )
+    code = getattr(e, "code", None)
+    if callable(code):  # grpc.aio.AioRpcError, without importing grpc here
+        name = getattr(code(), "name", "")
+        return VectorStoreError(
+            f"Qdrant {what} failed over gRPC: {name} {e}", retryable=name in _RETRYABLE_GRPC
+        )
+    return VectorStoreError(f"Qdrant {what} failed: {type(e).__name__}: {e}")
+
+
+class QdrantRemoteVectorStore:
+    """A collection of chunks on a Qdrant server/cluster (or qdrant-client local mode).
+
+    Args:
+        client: An ``AsyncQdrantClient``; the store closes it in ``close()``.
+        collection: Collection name (one per embedding model and dimension).
+        dim: Dense vector size.
+        rrf_k: The RRF constant for fused search.
+        replication_factor, shard_number: Used when the store creates the collection.
+        hnsw_m, hnsw_ef_construct, search_ef: HNSW parameters.
+        batch_size: Points per upsert request.
+
+    Example:
+        >>> store = QdrantRemoteVectorStore.from_settings(settings.qdrant, collection="kb_e5-small_384", dim=384)
+        >>> await store.upsert(encoded_chunks)
+        >>> hits = await store.search(dense=qv, sparse=qs, filters=SearchFilter(tenant="t"), top_k=5)
+        >>> await store.close()
+    """
+
+    def __init__(
+        self,
+        client: AsyncQdrantClient,
+        collection: str,
+        dim: int,
+        *,
+        rrf_k: int = 60,
+        replication_factor: int = 1,
+        shard_number: int = 1,
+        hnsw_m: int = 16,
+        hnsw_ef_construct: int = 100,
+        search_ef: int = 128,
+        batch_size: int = 256,
+    ) -> None:
+        self.client = client
+        self.collection = collection
+        self.dim = dim
+        self.rrf_k = rrf_k
+        self.replication_factor = replication_factor
+        self.shard_number = shard_number
+        self.hnsw_m = hnsw_m
+        self.hnsw_ef_construct = hnsw_ef_construct
+        self.search_ef = search_ef
+        self.batch_size = batch_size
+        self._ready = False
+
+    @classmethod
+    def from_settings(
+        cls, settings: QdrantSettings, *, collection: str, dim: int, rrf_k: int = 60, local_path: Any = None
+    ) -> QdrantRemoteVectorStore:
+        """Build the store from ``QdrantSettings``.
+
+        ``mode="remote"`` connects to ``settings.url`` (with ``api_key``); ``mode="local"``
+        uses qdrant-client's local mode at ``settings.path`` (or ``local_path``; the string
+        ``":memory:"`` keeps it in memory).
+        """
+        if settings.mode == "remote":
+            if not settings.url:
+                raise ConfigError(
+                    "qdrant.mode is 'remote' but no URL is set: set ASSIST_QDRANT__URL "
+                    "(e.g. http://qdrant:6333) or use ASSIST_QDRANT__MODE=edge"
+                )
+            client = AsyncQdrantClient(
+                url=settings.url,
+                api_key=settings.api_key.get_secret_value() if settings.api_key else None,
+                timeout=int(settings.timeout_s),
+            )
+        else:
+            where = settings.path or local_path
+            if where is None:
+                raise ConfigError("qdrant local mode needs a path: set ASSIST_QDRANT__PATH or ASSIST_HOME")
+            where = str(where)
+            client = (
+                AsyncQdrantClient(location=":memory:")
+                if where == ":memory:"
+                else AsyncQdrantClient(path=where)
+            )
+        return cls(
+            client,
+            collection,
+            dim,
+            rrf_k=rrf_k,
+            replication_factor=settings.replication_factor,
+            shard_number=settings.shard_number,
+            hnsw_m=settings.hnsw_m,
+            hnsw_ef_construct=settings.hnsw_ef_construct,
+            search_ef=settings.search_ef,
+        )
+
+    async def _call(self, what: str, aw: Awaitable[T]) -> T:
+        try:
+            with warnings.catch_warnings():
+                # Local mode (tests) warns that it ignores HNSW search params; servers use them.
+                warnings.filterwarnings("ignore", message="Local mode performs exact")
+                return await aw
+        except AssistError:
+            raise
+        except Exception as e:
+            raise translate_error(e, what) from e
+
+    # -- collection -----------------------------------------------------------------
+
+    async def ensure_collection(self) -> None:
+        """Create the collection and its payload indexes, or check the existing one's size."""
+        if self._ready:
+            return
+        c = self.collection
+        if await self._call("collection_exists", self.client.collection_exists(c)):
+            info = await self._call("get_collection", self.client.get_collection(c))
+            vectors = info.config.params.vectors
+            dense_params = vectors.get(pl.DENSE) if isinstance(vectors, dict) else None
+            size = dense_params.size if dense_params is not None else None
+            if size != self.dim:
+                raise ConfigError(
+                    f"Qdrant collection {c!r} has no {self.dim}-d 'dense' vector (found {size}): "
+                    "a collection holds vectors of one embedding model; use the collection "
+                    "for this model (make_vector_store names it) or delete it to rebuild"
+                )
+        else:
+            try:
+                await self.client.create_collection(
+                    c,
+                    vectors_config={
+                        pl.DENSE: models.VectorParams(size=self.dim, distance=models.Distance.COSINE)
+                    },
+                    sparse_vectors_config={
+                        pl.SPARSE: models.SparseVectorParams(modifier=models.Modifier.IDF)
+                    },
+                    shard_number=self.shard_number,
+                    replication_factor=self.replication_factor,
+                    hnsw_config=models.HnswConfigDiff(m=self.hnsw_m, ef_construct=self.hnsw_ef_construct),
+                )
+            except UnexpectedResponse as e:
+                if e.status_code != 409:  # 409: another worker created it first
+                    raise translate_error(e, "create_collection") from e
+            except Exception as e:
+                raise translate_error(e, "create_collection") from e
+        await self._create_indexes()
+        self._ready = True
+
+    async def _create_indexes(self) -> None:
+        wanted: list[tuple[str, Any]] = [
+            (pl.TENANT_FIELD, models.KeywordIndexParams(type=models.KeywordIndexType.KEYWORD, is_tenant=True))
+        ]
+        wanted += [(k, models.PayloadSchemaType.KEYWORD) for k in pl.KEYWORD_INDEXES]
+        wanted += [(k, models.PayloadSchemaType.BOOL) for k in pl.BOOL_INDEXES]
+        wanted += [
+            (k, models.IntegerIndexParams(type=models.IntegerIndexType.INTEGER, lookup=False, range=True))
+            for k in pl.INTEGER_INDEXES
+        ]
+        with warnings.catch_warnings():
+            # Local mode warns that payload indexes have no effect there; servers use them.
+            warnings.filterwarnings("ignore", message="Payload indexes have no effect")
+            for name, schema in wanted:
+                # Creating an existing index again is a no-op on the server.
+                await self._call(
+                    f"create_payload_index({name})",
+                    self.client.create_payload_index(self.collection, name, field_schema=schema, wait=True),
+                )
+
+    async def _ensure(self) -> None:
+        if not self._ready:
+            await self.ensure_collection()
+
+    # -- writes ---------------------------------------------------------------------
+
+    async def upsert(self, items: Sequence[EncodedChunk], *, staged: bool = False) -> int:
+        """Insert or replace points (same id = same chunk, so re-ingest is idempotent)."""
+        points = []
+        for it in items:
+            if len(it.dense) != self.dim:
+                raise VectorStoreError(
+                    f"chunk {it.chunk.id} has a {len(it.dense)}-d vector, collection "
+                    f"{self.collection!r} holds {self.dim}-d: embed with the collection's model"
+                )
+            vec: dict[str, Any] = {pl.DENSE: [float(x) for x in it.dense]}
+            if it.sparse.indices:  # an empty sparse vector carries no signal; omit it
+                vec[pl.SPARSE] = _sparse(it.sparse)
+            points.append(
+                models.PointStruct(
+                    id=pl.point_id(it.chunk.id),
+                    vector=vec,
+                    payload=pl.chunk_to_payload(it.chunk, staged=staged),
+                )
+            )
+        if not points:
+            return 0
+        await self._ensure()
+        for i in range(0, len(points), self.batch_size):
+            await self._call(
+                "upsert",
+                self.client.upsert(self.collection, points=points[i : i + self.batch_size], wait=True),
+            )
+        return len(points)
+
+    async def optimize(self) -> bool:
+        """No-op: a Qdrant server builds its indexes in the background."""
+        return False
+
+    async def existing_ids(self, ids: Sequence[str]) -> set[str]:
+        if not ids:
+            return set()
+        await self._ensure()
+        canon = {pl.point_id(i): i for i in ids}
+        records = await self._call(
+            "retrieve",
+            self.client.retrieve(self.collection, ids=list(canon), with_payload=False, with_vectors=False),
+        )
+        return {canon[str(r.id)] for r in records if str(r.id) in canon}
+
+    async def set_payload(self, ids: Sequence[str], payload: dict[str, Any]) -> None:
+        if not ids or not payload:
+            return
+        await self._ensure()
+        await self._call(
+            "set_payload",
+            self.client.set_payload(
+                self.collection,
+                payload=pl.normalise_payload(payload),
+                points=[pl.point_id(i) for i in ids],
+                wait=True,
+            ),
+        )
+
+    async def activate(self, ids: Sequence[str], payload: dict[str, Any] | None = None) -> None:
+        await self.set_payload(ids, {**(payload or {}), pl.STAGED_FIELD: False})
+
+    async def delete(self, ids: Sequence[str]) -> int:
+        if not ids:
+            return 0
+        await self._ensure()
+        pids = list({pl.point_id(i) for i in ids})
+        found = await self._call(
+            "retrieve",
+            self.client.retrieve(self.collection, ids=pids, with_payload=False, with_vectors=False),
+        )
+        if found:
+            await self._call(
+                "delete",
+                self.client.delete(
+                    self.collection,
+                    points_selector=models.PointIdsList(points=[r.id for r in found]),
+                    wait=True,
+                ),
+            )
+        return len(found)
+
+    async def ids_for_article(self, tenant: str, article_id: str) -> set[str]:
+        await self._ensure()
+        flt = _filter(pl.article_conditions(tenant, article_id))
+        out: set[str] = set()
+        offset = None
+        while True:
+            records, offset = await self._call(
+                "scroll",
+                self.client.scroll(
+                    self.collection,
+                    scroll_filter=flt,
+                    limit=_SCROLL_PAGE,
+                    offset=offset,
+                    with_payload=False,
+                    with_vectors=False,
+                ),
+            )
+            out.update(str(r.id) for r in records)
+            if offset is None:
+                return out
+
+    async def delete_article(self, tenant: str, article_id: str) -> int:
+        await self._ensure()
+        flt = _filter(pl.article_conditions(tenant, article_id))
+        n = (
+            await self._call("count", self.client.count(self.collection, count_filter=flt, exact=True))
+        ).count
+        if n:
+            await self._call(
+                "delete",
+                self.client.delete(
+                    self.collection, points_selector=models.FilterSelector(filter=flt), wait=True
+                ),
+            )
+        return n
+
+    # -- reads ----------------------------------------------------------------------
+
+    async def search(
+        self,
+        *,
+        dense: list[float] | None,
+        sparse: SparseVector | None,
+        filters: SearchFilter,
+        top_k: int,
+        candidates: int = 50,
+        fusion: Fusion = "rrf",
+    ) -> list[RetrievedChunk]:
+        """Hybrid or single-vector search; same semantics as ``QdrantEdgeVectorStore.search``."""
+        if sparse is not None and not sparse.indices:
+            sparse = None
+        if top_k <= 0 or (dense is None and sparse is None):
+            return []
+        if dense is not None and len(dense) != self.dim:
+            raise VectorStoreError(
+                f"query vector has {len(dense)} dimensions, collection {self.collection!r} holds "
+                f"{self.dim}: embed the query with the collection's model"
+            )
+        await self._ensure()
+        flt = _filter(pl.filter_conditions(filters))
+        params = models.SearchParams(hnsw_ef=self.search_ef)
+        limit = max(candidates, top_k)
+        dq = [float(x) for x in dense] if dense is not None else None
+        sq = _sparse(sparse) if sparse is not None else None
+
+        if dq is None or sq is None:
+            using, query = (pl.DENSE, dq) if dq is not None else (pl.SPARSE, sq)
+            resp = await self._call(
+                "query_points",
+                self.client.query_points(
+                    self.collection,
+                    query=query,
+                    using=using,
+                    query_filter=flt,
+                    search_params=params,
+                    limit=top_k,
+                    with_payload=True,
+                    with_vectors=False,
+                ),
+            )
+            key = "dense_score" if dq is not None else "sparse_score"
+            return [
+                RetrievedChunk(chunk=pl.payload_to_chunk(p.id, p.payload), score=p.score, **{key: p.score})
+                for p in resp.points
+            ]
+
+        fusion_q: models.FusionQuery | models.RrfQuery
+        if fusion == "dbsf":
+            fusion_q = models.FusionQuery(fusion=models.Fusion.DBSF)
+        elif self.rrf_k == 60:
+            # The plain form (k = 60) is understood by servers older than the RrfQuery API.
+            fusion_q = models.FusionQuery(fusion=models.Fusion.RRF)
+        else:
+            fusion_q = models.RrfQuery(rrf=models.Rrf(k=self.rrf_k))
+        fused = models.QueryRequest(
+            prefetch=[
+                models.Prefetch(query=dq, using=pl.DENSE, filter=flt, params=params, limit=limit),
+                models.Prefetch(query=sq, using=pl.SPARSE, filter=flt, limit=limit),
+            ],
+            query=fusion_q,
+            filter=flt,
+            limit=top_k,
+            with_payload=True,
+            with_vector=False,
+        )
+        side = [
+            models.QueryRequest(query=q, using=u, filter=flt, params=params, limit=limit, with_payload=False)
+            for q, u in ((dq, pl.DENSE), (sq, pl.SPARSE))
+        ]
+        # One round trip: the fused ranking plus each vector's own scores.
+        fused_r, dense_r, sparse_r = await self._call(
+            "query_batch_points", self.client.query_batch_points(self.collection, requests=[fused, *side])
+        )
+        dscore = {str(p.id): p.score for p in dense_r.points}
+        sscore = {str(p.id): p.score for p in sparse_r.points}
+        return [
+            RetrievedChunk(
+                chunk=pl.payload_to_chunk(p.id, p.payload),
+                score=p.score,
+                dense_score=dscore.get(str(p.id)),
+                sparse_score=sscore.get(str(p.id)),
+            )
+            for p in fused_r.points
+        ]
+
+    async def count(self, filters: SearchFilter | None = None) -> int:
+        """Points visible to ``filters`` (all points, staged included, when None)."""
+        await self._ensure()
+        flt = _filter(pl.filter_conditions(filters)) if filters is not None else None
+        resp = await self._call("count", self.client.count(self.collection, count_filter=flt, exact=True))
+        return resp.count
+
+    async def close(self) -> None:
+        """Close the client (local mode persists its data here)."""
+        await self._call("close", self.client.close())

@@ -1,0 +1,136 @@
+"""Measure few-shot routing on banking77 and CLINC150 (+oos). Temporary: eval/ absorbs it.
+
+Usage:
+    HF_HUB_OFFLINE=1 .venv/bin/python bench/routing_eval.py --model e5-small --prompt query
+    HF_HUB_OFFLINE=1 .venv/bin/python bench/routing_eval.py --model embeddinggemma --prompt Classification
+
+Embeddings are cached in /tmp/routing_cache (one .npy per model, prompt and file), so
+switching methods or thresholds costs nothing. Everything the router learns (classifier
+and out-of-scope threshold) comes from ``train_fewshot.jsonl``; ``intents.jsonl`` is
+only scored. The "curve" line is different on purpose: it reads the test set to show
+the best out-of-scope recall any threshold could reach at in-scope accuracy >= 0.90,
+which is a property of the scores, not a deployable setting.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import sys
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
+from sklearn.metrics import accuracy_score, f1_score  # noqa: E402
+
+from assist.routing import OOS_LABEL, EmbeddingRouter  # noqa: E402
+
+REPO = Path(__file__).resolve().parents[1]
+DATA = Path(os.environ.get("ASSIST_SHARED_DATA", REPO.parent / "shared" / "data"))
+MODELS = REPO / ".assist" / "models"
+CACHE = Path("/tmp/routing_cache")
+
+
+def read_jsonl(path: Path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+def embed_cached(model: str, prompt: str, texts: list[str], tag: str) -> np.ndarray:
+    CACHE.mkdir(parents=True, exist_ok=True)
+    key = hashlib.sha1("\n".join(texts).encode()).hexdigest()[:10]
+    path = CACHE / f"{model}-{prompt}-{tag}-{key}.npy"
+    if path.exists():
+        return np.load(path)
+    from sentence_transformers import SentenceTransformer
+
+    st = SentenceTransformer(str(MODELS / model), device="cpu")
+    # The prompt is a name from the model's config ("query" for e5, "Classification" for
+    # EmbeddingGemma); the same prompt on examples and messages (symmetric task).
+    x = st.encode(texts, prompt_name=prompt, batch_size=64, normalize_embeddings=True, show_progress_bar=False)
+    np.save(path, x)
+    return x
+
+
+class _Unused:
+    """The router only needs an embedder for ``fit()``/``predict()``; we pass vectors."""
+
+
+def evaluate(args: argparse.Namespace, dataset: str) -> dict:
+    train = read_jsonl(DATA / dataset / "train_fewshot.jsonl")
+    test = read_jsonl(DATA / dataset / "intents.jsonl")
+    xtr = embed_cached(args.model, args.prompt, [r["text"] for r in train], f"{dataset}-train")
+    xte = embed_cached(args.model, args.prompt, [r["text"] for r in test], f"{dataset}-test")
+    router = EmbeddingRouter(_Unused(), [(r["text"], r["label"]) for r in train], method=args.method,  # type: ignore[arg-type]
+                             C=args.C, k=args.k)
+    router.fit_vectors(xtr)
+    cal = router.calibrate_threshold(max_in_scope_rejection=args.reject)
+    results = router.predict_vectors(xte)
+    gold = np.array([r["label"] for r in test])
+    pred_label = np.array([r.label for r in results])
+    conf = np.array([r.confidence for r in results])
+    inscope = gold != OOS_LABEL
+    out: dict = {
+        "dataset": dataset,
+        "model": args.model,
+        "prompt": args.prompt,
+        "method": args.method,
+        "C": args.C,
+        "k": args.k,
+        "n_test": int(len(test)),
+        "accuracy_no_rejection": round(float(accuracy_score(gold[inscope], pred_label[inscope])), 4),
+        "macro_f1_no_rejection": round(float(f1_score(gold[inscope], pred_label[inscope], average="macro")), 4),
+        "calibration": cal.model_dump(),
+    }
+    if (~inscope).any():
+        rejected = conf < cal.threshold
+        final = np.where(rejected, OOS_LABEL, pred_label)
+        out["calibrated"] = {
+            "threshold": round(cal.threshold, 4),
+            "in_scope_accuracy": round(float((final[inscope] == gold[inscope]).mean()), 4),
+            "oos_recall": round(float(rejected[~inscope].mean()), 4),
+            "oos_precision": round(float((~inscope[rejected]).mean()) if rejected.any() else 0.0, 4),
+            "overall_accuracy": round(float((final == gold).mean()), 4),
+            "macro_f1_with_oos_class": round(float(f1_score(gold, final, average="macro")), 4),
+        }
+        # Curve point (reads the test labels): best oos recall with in-scope accuracy >= 0.90.
+        best = None
+        for t in np.unique(conf):
+            rej = conf < t
+            fin = np.where(rej, OOS_LABEL, pred_label)
+            acc = float((fin[inscope] == gold[inscope]).mean())
+            if acc >= 0.90:
+                rec = float(rej[~inscope].mean())
+                if best is None or rec > best[1]:
+                    best = (float(t), rec, acc)
+        out["curve_oos_recall_at_inscope_acc_0.90"] = (
+            {"threshold": round(best[0], 4), "oos_recall": round(best[1], 4), "in_scope_accuracy": round(best[2], 4)}
+            if best else None
+        )
+        from sklearn.metrics import roc_auc_score
+
+        out["oos_auroc"] = round(float(roc_auc_score(~inscope, -conf)), 4)
+    return out
+
+
+def main() -> None:
+    p = argparse.ArgumentParser()
+    p.add_argument("--model", default="e5-small")
+    p.add_argument("--prompt", default="query")
+    p.add_argument("--method", default="logreg", choices=["logreg", "knn"])
+    p.add_argument("--C", type=float, default=10.0)
+    p.add_argument("--k", type=int, default=3)
+    p.add_argument("--reject", type=float, default=0.05, help="max in-scope rejection for calibration")
+    p.add_argument("--datasets", default="en_banking77,en_clinc150_oos")
+    args = p.parse_args()
+    for ds in args.datasets.split(","):
+        print(json.dumps(evaluate(args, ds), ensure_ascii=False))
+
+
+if __name__ == "__main__":
+    main()

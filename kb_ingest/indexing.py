@@ -1,0 +1,339 @@
+"""Ingest: parse → chunk → embed (only what is new) → upsert staged → publish atomically.
+
+The database is the source of truth for articles and revisions; the vector store holds
+chunks. A revision's new chunks are written *staged* (invisible to search); publishing
+makes them visible in one step and only then deletes the chunks that the previous live
+revision had and the new one does not. So revision N keeps serving until N+1 is fully
+indexed, and a killed ingest leaves N serving: the next run finds N+1's revision row
+(same content hash, not live), re-chunks it, embeds nothing already present and
+finishes the switch.
+
+Example:
+    >>> indexer = Indexer.from_settings(settings)          # doctest: +SKIP
+    >>> report = await indexer.ingest_paths([Path("examples/kb")], tenant="nova", publish=True)
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from assist.config import Settings
+from assist.db import ArticleRepository, Database
+from assist.db.lookup import latest_revisions
+from assist.embedders import make_embedder
+from assist.embedders.base import Embedder
+from assist.errors import AssistError, InputError, NotFoundError
+from assist.sparse import SparseEncoder
+from assist.stores import make_vector_store
+from assist.stores.base import VectorStore
+from assist.types import (
+    ArticleMeta,
+    ArticleStatus,
+    Chunk,
+    EncodedChunk,
+    IngestError,
+    IngestReport,
+    ParsedArticle,
+)
+from kb_ingest.chunking import chunk_article, embedding_text
+from kb_ingest.parsers import SUPPORTED_EXTENSIONS, parse_file
+
+log = logging.getLogger(__name__)
+
+# Files in a knowledge-base folder that are documentation of the folder, not articles.
+_SKIP_NAMES = {"readme.md", "readme.txt", "license", "license.md"}
+_SIDECAR_SUFFIX = ".meta.yaml"
+
+ProgressFn = Callable[[str, int, int], None]
+"""``progress(stage, done, total)``; the CLI draws a progress bar from it."""
+
+
+def discover_files(paths: Iterable[Path]) -> list[tuple[Path, Path | None]]:
+    """Expand folders recursively into ``(file, root)`` pairs we can parse, in a stable
+    order. ``root`` is the folder named on the command line: ids derived from file names
+    and ``source_file`` are relative to it, so equal names in two folders do not clash."""
+    out: list[tuple[Path, Path | None]] = []
+    for p in paths:
+        if p.is_dir():
+            for f in sorted(p.rglob("*")):
+                if f.is_file() and _wanted(f):
+                    out.append((f, p))
+        else:
+            out.append((p, None))  # an explicitly named file is always tried, so a bad one is reported
+    return out
+
+
+def _wanted(f: Path) -> bool:
+    name = f.name.lower()
+    if name.startswith(".") or name in _SKIP_NAMES or name.endswith(_SIDECAR_SUFFIX):
+        return False
+    return f.suffix.lower() in SUPPORTED_EXTENSIONS
+
+
+@dataclass
+class _Pending:
+    article: ParsedArticle
+    revision: int
+    chunks: list[Chunk]
+    publish: bool
+
+
+@dataclass
+class Indexer:
+    """Publishes articles into the database and the vector store."""
+
+    settings: Settings
+    db: Database
+    store: VectorStore
+    embedder: Embedder
+    sparse: SparseEncoder
+    batch_size: int = 64
+    _articles: ArticleRepository = field(init=False)
+    _latest: dict = field(init=False, default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self._articles = ArticleRepository(self.db)
+
+    @classmethod
+    def from_settings(cls, settings: Settings, *, db: Database | None = None) -> Indexer:
+        embedder = make_embedder(settings)
+        embedder.warm_up()
+        if db is None:
+            db = Database(settings.resolved_database_url)
+            db.migrate()
+        store = make_vector_store(settings, dim=embedder.dim, model_id=embedder.model_id)
+        return cls(
+            settings=settings,
+            db=db,
+            store=store,
+            embedder=embedder,
+            sparse=SparseEncoder(settings.sparse),
+            batch_size=settings.embedder.batch_size * 2,
+        )
+
+    # ------------------------------------------------------------------ ingest
+    async def ingest_paths(
+        self,
+        paths: Sequence[Path],
+        *,
+        tenant: str,
+        publish: bool = False,
+        actor: str = "cli",
+        progress: ProgressFn | None = None,
+    ) -> IngestReport:
+        """Ingest files and folders. Bad files are reported in ``errors``; the rest go in."""
+        files = discover_files(paths)
+        report = IngestReport(files=len(files))
+        parsed: list[tuple[Path, list[ParsedArticle]]] = []
+        for i, (f, root) in enumerate(files):
+            try:
+                arts = parse_file(f, max_bytes=self.settings.ingest.max_file_bytes, root=root)
+                parsed.append((f, arts))
+            except InputError as e:
+                report.errors.append(IngestError(file=str(f), error=e.message))
+            except Exception as e:  # a parser bug must not stop the other files
+                log.exception("parser failed on %s", f)
+                report.errors.append(IngestError(file=str(f), error=f"could not parse: {e}"))
+            if progress:
+                progress("parse", i + 1, len(files))
+        seen: dict[str, Path] = {}
+        articles: list[ParsedArticle] = []
+        for f, arts in parsed:
+            for a in arts:
+                if a.meta.id in seen:
+                    report.errors.append(
+                        IngestError(
+                            file=str(f),
+                            error=f"duplicate article id {a.meta.id!r}: already defined in {seen[a.meta.id]}",
+                        )
+                    )
+                    continue
+                seen[a.meta.id] = f
+                articles.append(a)
+        await self.ingest_articles(articles, tenant=tenant, publish=publish, actor=actor, report=report,
+                                   progress=progress)
+        return report
+
+    async def ingest_articles(
+        self,
+        articles: Sequence[ParsedArticle],
+        *,
+        tenant: str,
+        publish: bool = False,
+        actor: str = "cli",
+        report: IngestReport | None = None,
+        progress: ProgressFn | None = None,
+    ) -> IngestReport:
+        report = report or IngestReport()
+        await self.store.ensure_collection()
+        pending: list[_Pending] = []
+        articles = [_with_tenant(a, tenant) for a in articles]
+        self._latest = latest_revisions(self.db, tenant, [a.meta.id for a in articles])
+        for art in articles:
+            want_live = publish or art.meta.status == ArticleStatus.PUBLISHED
+            try:
+                p = self._plan(art, want_live=want_live, actor=actor, report=report)
+            except AssistError as e:
+                report.errors.append(IngestError(file=art.meta.source_file or art.meta.id, error=e.message))
+                continue
+            if p is not None:
+                pending.append(p)
+            report.articles += 1
+
+        # Embed only chunks the store does not hold yet, in large batches across articles.
+        all_chunks = [c for p in pending for c in p.chunks]
+        present = await self.store.existing_ids([c.id for c in all_chunks]) if all_chunks else set()
+        todo: dict[str, Chunk] = {}
+        for c in all_chunks:
+            if c.id not in present and c.id not in todo:
+                todo[c.id] = c
+        report.chunks_skipped += len(all_chunks) - len(todo)
+        await self._embed_and_stage(list(todo.values()), progress=progress)
+        report.chunks_embedded += len(todo)
+
+        for p in pending:
+            ids = [c.id for c in p.chunks]
+            self._articles.mark_index_state(tenant, p.article.meta.id, p.revision, "staged", chunk_ids=ids)
+            if p.publish:
+                report.chunks_deleted += await self.publish(tenant, p.article.meta.id, p.revision, actor=actor)
+        return report
+
+    def _plan(self, art: ParsedArticle, *, want_live: bool, actor: str, report: IngestReport) -> _Pending | None:
+        meta = art.meta
+        latest = self._latest.get(meta.id)
+        if latest is not None and latest.content_hash == art.content_hash and latest.index_state in (
+            "staged",
+            "live",
+        ):
+            # Unchanged: nothing to embed. Publish it if asked and not live yet.
+            report.chunks_total += len(latest.chunk_ids)
+            report.chunks_skipped += len(latest.chunk_ids)
+            if want_live and latest.index_state != "live":
+                return _Pending(art, latest.revision, self._chunk(art, latest.revision), True)
+            return None
+        if latest is not None and latest.content_hash == art.content_hash:
+            revision = latest.revision  # an interrupted ingest of this content: finish it
+        else:
+            revision = self._articles.create_revision(meta.tenant, meta, art.blocks, art.content_hash, actor)
+        chunks = self._chunk(art, revision)
+        report.chunks_total += len(chunks)
+        return _Pending(art, revision, chunks, want_live)
+
+    def _chunk(self, art: ParsedArticle, revision: int) -> list[Chunk]:
+        return chunk_article(
+            art,
+            count_tokens=self.embedder.count_tokens,
+            max_tokens=self.settings.ingest.chunk_tokens,
+            overlap_tokens=self.settings.ingest.chunk_overlap_tokens,
+            revision=revision,
+        )
+
+    async def _embed_and_stage(self, chunks: list[Chunk], *, progress: ProgressFn | None) -> None:
+        total = len(chunks)
+        for start in range(0, total, self.batch_size):
+            batch = chunks[start : start + self.batch_size]
+            texts = [embedding_text(c) for c in batch]
+            dense = await self.embedder.embed_documents(texts)
+            sparse = self.sparse.encode_documents(texts)
+            await self.store.upsert(
+                [EncodedChunk(chunk=c, dense=d, sparse=s) for c, d, s in zip(batch, dense, sparse, strict=True)],
+                staged=True,
+            )
+            if progress:
+                progress("embed", min(start + len(batch), total), total)
+
+    # ------------------------------------------------------------------ publish
+    async def _switch(self, tenant: str, article_id: str, revision: int) -> int:
+        """Index side of going live: activate the revision's chunks, then delete the chunks
+        of the previously live revision that the new one does not share. Search sees either
+        the old or the new revision (for an instant both), never neither."""
+        rev = self._articles.get_revision(tenant, article_id, revision)
+        if rev is None:
+            raise NotFoundError(f"article {article_id!r} has no revision {revision} in tenant {tenant!r}")
+        if rev.index_state not in ("staged", "live"):
+            raise InputError(
+                f"revision {revision} of {article_id!r} is not indexed yet (state {rev.index_state}); "
+                "ingest it again to index it"
+            )
+        article = self._articles.get_article(tenant, article_id)
+        old_ids: set[str] = set()
+        if article is not None and article.live_revision and article.live_revision != revision:
+            old = self._articles.get_revision(tenant, article_id, article.live_revision)
+            old_ids = set(old.chunk_ids) if old else set()
+        new_ids = list(rev.chunk_ids)
+        await self.store.activate(new_ids, payload=_live_payload(rev.meta, revision))
+        stale = sorted(old_ids - set(new_ids))
+        return await self.store.delete(stale) if stale else 0
+
+    async def publish(self, tenant: str, article_id: str, revision: int, *, actor: str = "cli") -> int:
+        """Make ``revision`` the live one (index first, then the database).
+
+        Returns the number of chunks deleted from the index.
+        """
+        deleted = await self._switch(tenant, article_id, revision)
+        rev = self._articles.get_revision(tenant, article_id, revision)
+        assert rev is not None
+        if rev.state in ("draft", "approved"):
+            self._articles.transition(tenant, article_id, revision, "publish", actor=actor)
+        elif rev.state in ("superseded", "archived"):
+            self._articles.transition(tenant, article_id, revision, "rollback", actor=actor)
+        else:
+            self._articles.set_live(tenant, article_id, revision, actor=actor)
+        self._articles.mark_index_state(tenant, article_id, revision, "live")
+        return deleted
+
+    async def archive(self, tenant: str, article_id: str, *, actor: str = "cli") -> int:
+        """Take an article out of search; its revisions stay in the database for rollback."""
+        article = self._articles.get_article(tenant, article_id)
+        if article is None:
+            raise NotFoundError(f"no article {article_id!r} in tenant {tenant!r}")
+        revision = article.live_revision or article.latest_revision
+        self._articles.transition(tenant, article_id, revision, "archive", actor=actor)
+        return await self.store.delete_article(tenant, article_id)
+
+    async def rollback(self, tenant: str, article_id: str, to_revision: int, *, actor: str = "cli") -> int:
+        """Serve an earlier published revision again; re-embeds only chunks deleted since."""
+        rev = self._articles.get_revision(tenant, article_id, to_revision)
+        if rev is None:
+            raise NotFoundError(f"article {article_id!r} has no revision {to_revision}")
+        art = ParsedArticle(meta=rev.meta, blocks=rev.blocks, content_hash=rev.content_hash)
+        chunks = self._chunk(_with_tenant(art, tenant), to_revision)
+        present = await self.store.existing_ids([c.id for c in chunks])
+        await self._embed_and_stage([c for c in chunks if c.id not in present], progress=None)
+        self._articles.mark_index_state(tenant, article_id, to_revision, "staged",
+                                        chunk_ids=[c.id for c in chunks])
+        deleted = await self._switch(tenant, article_id, to_revision)
+        self._articles.transition(tenant, article_id, to_revision, "rollback", actor=actor)
+        self._articles.mark_index_state(tenant, article_id, to_revision, "live")
+        return deleted
+
+    async def close(self) -> None:
+        await self.store.close()
+
+
+def _with_tenant(art: ParsedArticle, tenant: str) -> ParsedArticle:
+    if art.meta.tenant == tenant:
+        return art
+    return art.model_copy(update={"meta": art.meta.model_copy(update={"tenant": tenant})})
+
+
+def _live_payload(meta: ArticleMeta, revision: int) -> dict:
+    """Article-level fields every live chunk carries (they may change between revisions
+    while a chunk's text, hence its id, stays the same)."""
+    keys = ("title", "type", "language", "product", "channel", "tags", "effective_from", "valid_until")
+    data = meta.model_dump()
+    payload = {k: data.get(k) for k in keys}
+    payload["revision"] = revision
+    return payload
+
+
+def file_sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()

@@ -1,0 +1,126 @@
+"""The FastAPI application.
+
+``create_app(settings)`` builds everything once in the lifespan (database, embedder,
+vector store, pipeline, indexer and, on embedded defaults, the local model server as a
+child process) into ``app.state``; routers stay thin.
+
+Example:
+    >>> app = create_app(Settings())          # then: uvicorn.run(app)
+"""
+
+from __future__ import annotations
+
+import logging
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import anyio
+from fastapi import FastAPI, Request
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.responses import RedirectResponse
+from fastapi.staticfiles import StaticFiles
+
+from assist.config import Settings
+from assist.db import Database
+from assist.llm.base import ChatModel
+from serving import errors
+from serving.deps import RateLimiter
+from serving.metrics import Metrics, MetricsMiddleware
+from serving.routes import articles, assist, chat, feedback, health, search
+
+log = logging.getLogger("serving")
+STATIC = Path(__file__).resolve().parent / "static"
+
+
+def _install_log_filter() -> None:
+    try:
+        from assist.privacy import PiiLogFilter
+    except ImportError:  # pragma: no cover
+        return
+    root = logging.getLogger()
+    if not any(isinstance(f, PiiLogFilter) for f in root.filters):
+        f = PiiLogFilter()
+        root.addFilter(f)
+        for h in root.handlers:
+            h.addFilter(f)
+        for name in ("uvicorn", "uvicorn.access", "uvicorn.error"):
+            logging.getLogger(name).addFilter(f)
+
+
+def create_app(settings: Settings, *, llm: ChatModel | None = None, pipeline: Any = None,
+               indexer: Any = None) -> FastAPI:
+    """Build the app. ``llm``/``pipeline``/``indexer`` override the configured ones (tests)."""
+    metrics = Metrics()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        _install_log_filter()
+        server = None
+        db = Database(settings.resolved_database_url)
+        await anyio.to_thread.run_sync(db.migrate)
+        app.state.db = db
+        model = llm
+        if pipeline is None and model is None and settings.llm.provider == "embedded":
+            from assist.llm import make_chat_model
+            from assist.llm.local_server import LocalModelServer
+
+            server = LocalModelServer(settings)
+            await anyio.to_thread.run_sync(server.start)
+            model = make_chat_model(settings, server=server)
+        from assist.pipeline import AssistPipeline
+        from kb_ingest.indexing import Indexer
+
+        pipe = pipeline or await anyio.to_thread.run_sync(
+            lambda: AssistPipeline.from_settings(settings, llm=model, db=db))
+        pipe.on_event = metrics.on_event
+        app.state.pipeline = pipe
+        app.state.indexer = indexer or Indexer(settings=settings, db=db, store=pipe.store, embedder=pipe.embedder,
+                                               sparse=pipe.retriever.sparse)
+        log.info("ready: embedder=%s llm=%s store=%s", pipe.embedder.model_id, pipe.llm.model_id,
+                 type(pipe.store).__name__)
+        try:
+            yield
+        finally:
+            await pipe.close()
+            if server is not None:
+                await anyio.to_thread.run_sync(server.stop)
+            db.dispose()
+
+    app = FastAPI(
+        title="Agent-assist and knowledge service",
+        version="0.1.0",
+        description="Hybrid search, cited reply drafts, escalation, quality checks and knowledge publishing "
+                    "for customer-service centres. All endpoints under /v1 use one error envelope "
+                    '`{"error": {"type", "message", "code"}}`.',
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.metrics = metrics
+    app.state.rate_limiter = RateLimiter(settings.server.rate_limit, settings.server.rate_limit_storage)
+    errors.install(app)
+    app.add_middleware(MetricsMiddleware, metrics=metrics)
+    if settings.server.cors_origins:
+        app.add_middleware(CORSMiddleware, allow_origins=settings.server.cors_origins, allow_credentials=False,
+                           allow_methods=["GET", "POST", "PUT"], allow_headers=["Authorization", "Content-Type",
+                                                                                 "X-API-Key"])
+
+    @app.middleware("http")
+    async def limit_body(request: Request, call_next):
+        length = request.headers.get("content-length")
+        if length and length.isdigit() and int(length) > settings.server.max_request_bytes:
+            return errors.envelope(413, f"request body over {settings.server.max_request_bytes} bytes")
+        return await call_next(request)
+
+    for r in (search.router, assist.router, chat.router, articles.router, feedback.router, health.router):
+        app.include_router(r)
+    if (STATIC / "widget").exists():
+        app.mount("/widget", StaticFiles(directory=STATIC / "widget", html=True), name="widget")
+    if (STATIC / "km").exists():
+        app.mount("/km", StaticFiles(directory=STATIC / "km", html=True), name="km")
+
+    @app.get("/", include_in_schema=False)
+    def root() -> RedirectResponse:
+        return RedirectResponse("/docs")
+
+    return app

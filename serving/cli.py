@@ -1,0 +1,374 @@
+"""The ``assist`` command line: the composition root of the product.
+
+Every command builds its objects from one ``Settings()`` (environment, ``.env``) and
+imports heavy modules (torch, the vector store) only when it runs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+app = typer.Typer(name="assist", help="Agent-assist and knowledge service.", no_args_is_help=True,
+                  pretty_exceptions_enable=False)
+kb_app = typer.Typer(help="Inspect and manage published articles.", no_args_is_help=True)
+keys_app = typer.Typer(help="API keys.", no_args_is_help=True)
+app.add_typer(kb_app, name="kb")
+app.add_typer(keys_app, name="keys")
+
+
+def _mount_optional(module: str, name: str, help_text: str) -> None:
+    """Sub-apps owned by other packages (models, eval)."""
+    try:
+        mod = __import__(module, fromlist=["app"])
+    except ImportError as e:  # pragma: no cover - only while a package is being built
+        logging.getLogger(__name__).debug("sub-command %s unavailable: %s", name, e)
+        return
+    app.add_typer(mod.app, name=name, help=help_text)
+
+
+_mount_optional("assist.provision.cli", "models", "Prepare offline models.")
+_mount_optional("eval.cli", "eval", "Evaluation harness.")
+
+
+def _settings():
+    from assist.config import Settings
+
+    return Settings()
+
+
+def _run(coro):
+    return asyncio.run(coro)
+
+
+def _fail(e: Exception) -> None:
+    from assist.errors import AssistError
+
+    if isinstance(e, AssistError):
+        typer.secho(f"error: {e.message}", fg="red", err=True)
+        raise typer.Exit(2) from e
+    raise e
+
+
+def _print_json(obj: Any) -> None:
+    typer.echo(json.dumps(obj, ensure_ascii=False, indent=2, default=str))
+
+
+TenantOpt = Annotated[str | None, typer.Option("--tenant", "-t", help="Tenant id (default: ASSIST_DEFAULT_TENANT).")]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
+
+
+# ---------------------------------------------------------------------------- ingest
+@app.command()
+def ingest(
+    paths: Annotated[list[Path], typer.Argument(help="Files or folders to ingest.")],
+    tenant: TenantOpt = None,
+    publish: Annotated[bool, typer.Option("--publish", help="Publish every ingested revision.")] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Parse, chunk, embed and index articles (idempotent, incremental)."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from kb_ingest.indexing import Indexer
+
+    s = _settings()
+    tenant = tenant or s.default_tenant
+    for p in paths:
+        if not p.exists():
+            typer.secho(f"error: {p} does not exist", fg="red", err=True)
+            raise typer.Exit(2)
+
+    async def go():
+        indexer = Indexer.from_settings(s)
+        try:
+            with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                          TimeElapsedColumn(), transient=True, disable=as_json or not sys.stderr.isatty()) as bar:
+                tasks: dict[str, Any] = {}
+
+                def progress(stage: str, done: int, total: int) -> None:
+                    if stage not in tasks:
+                        tasks[stage] = bar.add_task(stage, total=total)
+                    bar.update(tasks[stage], completed=done, total=total)
+
+                return await indexer.ingest_paths(paths, tenant=tenant, publish=publish, progress=progress)
+        finally:
+            await indexer.close()
+
+    try:
+        report = _run(go())
+    except Exception as e:
+        _fail(e)
+    if as_json:
+        _print_json(report.model_dump())
+    else:
+        typer.echo(
+            f"{report.files} files, {report.articles} articles, {report.chunks_total} chunks "
+            f"({report.chunks_embedded} embedded, {report.chunks_skipped} unchanged, {report.chunks_deleted} deleted)"
+        )
+        for err in report.errors:
+            typer.secho(f"  {err.file}: {err.error}", fg="yellow", err=True)
+    if report.errors:
+        raise typer.Exit(1)
+
+
+# ---------------------------------------------------------------------------- kb
+def _repo(s):
+    from assist.db import ArticleRepository, Database
+
+    db = Database(s.resolved_database_url)
+    db.migrate()
+    return ArticleRepository(db)
+
+
+@kb_app.command("list")
+def kb_list(tenant: TenantOpt = None, status: str | None = None, as_json: JsonOpt = False) -> None:
+    """List articles."""
+    s = _settings()
+    rows = _repo(s).list_articles(tenant or s.default_tenant, status=status)
+    if as_json:
+        _print_json([r.model_dump(mode="json") if hasattr(r, "model_dump") else r.__dict__ for r in rows])
+        return
+    for r in rows:
+        typer.echo(f"{r.article_id:40} {r.status:10} live={r.live_revision} latest={r.latest_revision}  {r.title}")
+
+
+@kb_app.command("show")
+def kb_show(article_id: str, tenant: TenantOpt = None, as_json: JsonOpt = False) -> None:
+    """Show an article with its revisions and workflow events."""
+    s = _settings()
+    repo = _repo(s)
+    t = tenant or s.default_tenant
+    art = repo.get_article(t, article_id)
+    if art is None:
+        typer.secho(f"error: no article {article_id!r} in tenant {t!r}", fg="red", err=True)
+        raise typer.Exit(2)
+    out = {
+        "article": art.model_dump(mode="json") if hasattr(art, "model_dump") else art.__dict__,
+        "revisions": [
+            {k: v for k, v in (r.model_dump(mode="json") if hasattr(r, "model_dump") else r.__dict__).items()
+             if k not in ("blocks",)}
+            for r in repo.list_revisions(t, article_id)
+        ],
+        "events": [e.model_dump(mode="json") if hasattr(e, "model_dump") else e.__dict__
+                   for e in repo.events(t, article_id)],
+    }
+    _print_json(out)
+
+
+@kb_app.command("publish")
+def kb_publish(article_id: str, revision: Annotated[int | None, typer.Option()] = None, tenant: TenantOpt = None) -> None:
+    """Publish a revision (default: the latest) of an already-ingested article."""
+    from kb_ingest.indexing import Indexer
+
+    s = _settings()
+    t = tenant or s.default_tenant
+
+    async def go():
+        ix = Indexer.from_settings(s)
+        try:
+            rev = revision or ix._articles.get_article(t, article_id).latest_revision
+            return rev, await ix.publish(t, article_id, rev)
+        finally:
+            await ix.close()
+
+    try:
+        rev, deleted = _run(go())
+    except Exception as e:
+        _fail(e)
+    typer.echo(f"published {article_id}@{rev} ({deleted} stale chunks removed)")
+
+
+@kb_app.command("archive")
+def kb_archive(article_id: str, tenant: TenantOpt = None) -> None:
+    """Take an article out of search (its revisions are kept)."""
+    from kb_ingest.indexing import Indexer
+
+    s = _settings()
+
+    async def go():
+        ix = Indexer.from_settings(s)
+        try:
+            return await ix.archive(tenant or s.default_tenant, article_id)
+        finally:
+            await ix.close()
+
+    try:
+        n = _run(go())
+    except Exception as e:
+        _fail(e)
+    typer.echo(f"archived {article_id} ({n} chunks removed from the index)")
+
+
+@kb_app.command("rollback")
+def kb_rollback(article_id: str, to: Annotated[int, typer.Option("--to")], tenant: TenantOpt = None) -> None:
+    """Serve an older revision again."""
+    from kb_ingest.indexing import Indexer
+
+    s = _settings()
+
+    async def go():
+        ix = Indexer.from_settings(s)
+        try:
+            return await ix.rollback(tenant or s.default_tenant, article_id, to)
+        finally:
+            await ix.close()
+
+    try:
+        _run(go())
+    except Exception as e:
+        _fail(e)
+    typer.echo(f"{article_id} now serves revision {to}")
+
+
+@kb_app.command("stats")
+def kb_stats(tenant: TenantOpt = None) -> None:
+    """Counts of articles by status and type, and chunks in the index."""
+    s = _settings()
+    _print_json(_repo(s).stats(tenant or s.default_tenant))
+
+
+# ---------------------------------------------------------------------------- assist
+def _pipeline(s, *, need_llm: bool):
+    """Build the pipeline; with the embedded LLM provider, start the local model server."""
+    from assist.pipeline import AssistPipeline
+
+    server = None
+    llm = None
+    if need_llm and s.llm.provider == "embedded":
+        from assist.llm import make_chat_model
+        from assist.llm.local_server import LocalModelServer
+
+        server = LocalModelServer(s)
+        server.start()
+        llm = make_chat_model(s, server=server)
+    elif not need_llm:
+        from assist.llm.fake import FakeChatModel
+
+        llm = FakeChatModel(replies=[])
+    return AssistPipeline.from_settings(s, llm=llm), server
+
+
+@app.command()
+def search(
+    query: str,
+    tenant: TenantOpt = None,
+    top_k: Annotated[int, typer.Option("--top-k", "-k")] = 5,
+    language: Annotated[str | None, typer.Option("--language")] = None,
+    product: Annotated[str | None, typer.Option("--product")] = None,
+    mode: Annotated[str, typer.Option(help="hybrid | dense | sparse")] = "hybrid",
+    as_json: JsonOpt = False,
+) -> None:
+    """Search the knowledge base (hybrid dense + sparse)."""
+    s = _settings()
+
+    async def go():
+        pipe, _ = _pipeline(s, need_llm=False)
+        try:
+            return await pipe.search(query, tenant=tenant or s.default_tenant, top_k=top_k,
+                                     languages=[language] if language else None,
+                                     products=[product] if product else None, mode=mode)
+        finally:
+            await pipe.close()
+
+    try:
+        res = _run(go())
+    except Exception as e:
+        _fail(e)
+    if as_json:
+        _print_json({
+            "query": res.query, "covered": res.covered, "top_dense": res.top_dense, "entity": res.entity,
+            "results": [{"article_id": r.chunk.article_id, "revision": r.chunk.revision, "title": r.chunk.title,
+                         "section": r.chunk.section, "score": r.score, "text": r.chunk.text} for r in res.chunks],
+        })
+        return
+    typer.echo(f"covered={res.covered} top_dense={res.top_dense}")
+    for i, r in enumerate(res.chunks, 1):
+        typer.echo(f"[{i}] {r.score:.4f} {r.chunk.article_id}@{r.chunk.revision} {r.chunk.title} > {r.chunk.section}")
+        typer.echo("    " + r.chunk.text[:160].replace("\n", " "))
+
+
+def _load_conversation(path: Path | None, message: str | None, tenant: str | None, s):
+    from assist.types import Conversation, Turn
+
+    if path is not None:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        conv = Conversation.model_validate(data)
+    else:
+        conv = Conversation(tenant=tenant or s.default_tenant, turns=[])
+    if message:
+        conv.turns.append(Turn(role="customer", text=message))
+    if tenant:
+        conv.tenant = tenant
+    return conv
+
+
+@app.command()
+def draft(
+    message: Annotated[str | None, typer.Option("--message", "-m", help="The customer's message.")] = None,
+    history: Annotated[Path | None, typer.Option("--history", help="Conversation JSON file.")] = None,
+    tenant: TenantOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Draft a cited reply to the customer's last message."""
+    s = _settings()
+
+    async def go():
+        pipe, server = _pipeline(s, need_llm=True)
+        try:
+            conv = _load_conversation(history, message, tenant, s)
+            d = await pipe.draft(conv)
+            return d, pipe.restore(d)
+        finally:
+            await pipe.close()
+            if server:
+                server.stop()
+
+    try:
+        d, restored = _run(go())
+    except Exception as e:
+        _fail(e)
+    if as_json:
+        out = d.model_dump(mode="json", exclude={"sources"})
+        out["sources"] = [{"article_id": r.chunk.article_id, "revision": r.chunk.revision, "title": r.chunk.title,
+                           "section": r.chunk.section, "score": r.score} for r in d.sources]
+        _print_json(out)
+        return
+    typer.echo(f"[{d.status}] {restored}")
+    for c in d.citations:
+        typer.echo(f"  [{c.number}] {c.article_id}@{c.revision} {c.title} > {c.section}")
+    for f in d.flags:
+        typer.secho(f"  flag: {f}", fg="yellow")
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option()] = None,
+    port: Annotated[int | None, typer.Option()] = None,
+) -> None:
+    """Start the API (and, on embedded defaults, the local model server)."""
+    import uvicorn
+
+    from serving.app import create_app
+
+    s = _settings()
+    uvicorn.run(create_app(s), host=host or s.server.host, port=port or s.server.port,
+                log_level=s.log_level.lower())
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

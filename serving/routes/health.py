@@ -1,0 +1,50 @@
+from __future__ import annotations
+
+import asyncio
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse, Response
+
+router = APIRouter(tags=["health"])
+
+
+@router.get("/healthz", summary="Liveness: the process answers")
+def healthz() -> dict[str, str]:
+    return {"status": "ok"}
+
+
+@router.get("/readyz", summary="Readiness: database, vector store and model server checked")
+async def readyz(request: Request) -> JSONResponse:
+    state = request.app.state
+    checks: dict[str, str] = {}
+
+    def db_ok() -> None:
+        state.db.ping()
+
+    try:
+        await asyncio.wait_for(asyncio.to_thread(db_ok), 5)
+        checks["database"] = "ok"
+    except Exception as e:  # readiness reports, never raises
+        checks["database"] = f"error: {getattr(e, 'message', e)}"
+    pipe = getattr(state, "pipeline", None)
+    if pipe is None:
+        checks["pipeline"] = "starting"
+    else:
+        try:
+            await asyncio.wait_for(pipe.store.count(None), 5)
+            checks["vector_store"] = "ok"
+        except Exception as e:
+            checks["vector_store"] = f"error: {getattr(e, 'message', e)}"
+        try:
+            ok = await asyncio.wait_for(pipe.llm.health(), 5)
+            checks["model_server"] = "ok" if ok else "error: not answering"
+        except Exception as e:
+            checks["model_server"] = f"error: {getattr(e, 'message', e)}"
+    ready = all(v == "ok" for v in checks.values())
+    return JSONResponse({"status": "ready" if ready else "not_ready", "checks": checks},
+                        status_code=200 if ready else 503)
+
+
+@router.get("/metrics", summary="Prometheus metrics")
+def metrics(request: Request) -> Response:
+    return Response(request.app.state.metrics.render(), media_type="text/plain; version=0.0.4; charset=utf-8")

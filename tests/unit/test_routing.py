@@ -1,0 +1,146 @@
+"""Routing: the router's logic on a deterministic n-gram embedder, the Nova taxonomy on real e5."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from assist.errors import ConfigError
+from assist.routing import EmbeddingRouter, Taxonomy, TaxonomyRouter, load_examples
+
+pytestmark = pytest.mark.unit
+
+REPO = Path(__file__).resolve().parents[2]
+NOVA = REPO / "examples" / "tenants" / "nova"
+
+
+class NgramEmbedder:
+    """Hashed character trigrams: similar strings get similar vectors (unlike FakeEmbedder,
+    whose vectors are random per text), so classification logic can be tested exactly."""
+
+    model_id = "ngram-test"
+    dim = 256
+
+    def warm_up(self) -> None:
+        pass
+
+    def _vec(self, text: str) -> list[float]:
+        v = np.zeros(self.dim)
+        t = f"  {text.lower()}  "
+        for i in range(len(t) - 2):
+            v[int(hashlib.md5(t[i : i + 3].encode()).hexdigest(), 16) % self.dim] += 1.0
+        return list(v / (np.linalg.norm(v) or 1.0))
+
+    async def embed_queries(self, texts: Sequence[str]) -> list[list[float]]:
+        return [self._vec(t) for t in texts]
+
+    async def embed_documents(self, texts: Sequence[str]) -> list[list[float]]:
+        raise AssertionError("routing must embed examples as queries (symmetric prompt)")
+
+    async def embed_query(self, text: str) -> list[float]:
+        return self._vec(text)
+
+    def count_tokens(self, text: str) -> int:
+        return len(text.split())
+
+
+EXAMPLES = [
+    *[(f"where is my parcel number {i}", "delivery") for i in range(8)],
+    *[(f"refund my money for order {i}", "refund") for i in range(8)],
+    *[(f"reset my password account {i}", "account") for i in range(8)],
+    ("tell me a joke", "oos"),
+    ("what is the weather", "oos"),
+]
+
+
+@pytest.mark.parametrize("method", ["logreg", "knn"])
+async def test_router_predicts_labels_and_top3(method: str) -> None:
+    router = await EmbeddingRouter(NgramEmbedder(), EXAMPLES, method=method).fit()  # type: ignore[arg-type]
+    assert router.labels == ["account", "delivery", "refund"]  # "oos" is never a class
+    results = await router.predict(["where is my parcel", "refund my money", "reset password"])
+    assert [r.label for r in results] == ["delivery", "refund", "account"]
+    for r in results:
+        assert len(r.scores) == 3 and r.scores[0][0] == r.label
+        assert r.scores[0][1] >= r.scores[1][1] >= r.scores[2][1]
+        assert not r.out_of_scope  # no threshold until calibrated
+    assert await router.predict([]) == []
+
+
+@pytest.mark.parametrize("method", ["logreg", "knn"])
+async def test_calibrated_threshold_rejects_far_away_text(method: str) -> None:
+    router = await EmbeddingRouter(NgramEmbedder(), EXAMPLES, method=method).fit()  # type: ignore[arg-type]
+    cal = router.calibrate_threshold(max_in_scope_rejection=0.05, folds=4)
+    assert cal.folds == 4 and router.oos_threshold == cal.threshold > 0
+    assert cal.cv_in_scope_rejected <= 0.05 + 1e-9
+    assert cal.cv_oos_recall is not None
+    far, near = await router.predict(["xyzzy qqq zzz vvv", "where is my parcel number 9"])
+    assert far.out_of_scope and far.confidence < cal.threshold
+    assert not near.out_of_scope and near.label == "delivery"
+
+
+async def test_calibration_is_deterministic_and_uses_only_examples() -> None:
+    a = await EmbeddingRouter(NgramEmbedder(), EXAMPLES).fit()  # type: ignore[arg-type]
+    b = await EmbeddingRouter(NgramEmbedder(), EXAMPLES).fit()  # type: ignore[arg-type]
+    assert a.calibrate_threshold(seed=3) == b.calibrate_threshold(seed=3)
+
+
+async def test_router_errors() -> None:
+    with pytest.raises(ConfigError, match="method"):
+        EmbeddingRouter(NgramEmbedder(), EXAMPLES, method="svm")  # type: ignore[arg-type]
+    with pytest.raises(ConfigError, match="examples"):
+        EmbeddingRouter(NgramEmbedder(), [])  # type: ignore[arg-type]
+    with pytest.raises(ConfigError, match="fit"):
+        await EmbeddingRouter(NgramEmbedder(), EXAMPLES).predict(["x"])  # type: ignore[arg-type]
+
+
+def test_nova_taxonomy_and_examples_are_consistent() -> None:
+    tax = Taxonomy.load(NOVA / "taxonomy.yaml")
+    assert tax.ids() == [
+        "order_inquiry", "logistics_delay", "refund_return", "repair_warranty", "product_usage",
+        "complaint", "account_privacy", "billing_payment", "other",
+    ]
+    assert tax.fallback == "other" and tax.get("complaint").name_zh == "投诉"
+    rows = [json.loads(line) for line in (NOVA / "routing_examples.jsonl").read_text(encoding="utf-8").splitlines()]
+    for cid in tax.ids():
+        langs = [r["language"] for r in rows if r["label"] == cid]
+        assert langs.count("zh") >= 4 and langs.count("en") >= 4, cid
+
+
+def test_taxonomy_router_rejects_unknown_labels() -> None:
+    tax = Taxonomy.load(NOVA / "taxonomy.yaml")
+    examples = load_examples(NOVA / "routing_examples.jsonl") + [("hello", "greetings")]
+    with pytest.raises(ConfigError, match="greetings"):
+        TaxonomyRouter(NgramEmbedder(), tax, examples)  # type: ignore[arg-type]
+
+
+def test_taxonomy_load_error_has_file_and_line(tmp_path: Path) -> None:
+    bad = tmp_path / "taxonomy.yaml"
+    bad.write_text("tenant: x\ncategories:\n  - id: a\n    name_zh: 甲\n    name_en: a\n  - id: a\n    name_zh: 乙\n    name_en: b\n")
+    with pytest.raises(ConfigError, match=r"taxonomy.yaml:\d+: .*duplicate category id 'a'"):
+        Taxonomy.load(bad)
+
+
+@pytest.mark.slow
+async def test_nova_router_on_real_e5(e5_dir: Path) -> None:
+    from assist.embedders.sentence_transformers import SentenceTransformerEmbedder
+
+    router = TaxonomyRouter.from_files(
+        SentenceTransformerEmbedder(e5_dir), NOVA / "taxonomy.yaml", NOVA / "routing_examples.jsonl"
+    )
+    await router.fit()
+    # Paraphrases not in the examples file, both languages.
+    texts = {
+        "我买的耳机快两周了还没送到，物流一直不动": "logistics_delay",
+        "The vacuum I ordered still hasn't arrived and tracking is stuck": "logistics_delay",
+        "我想把没拆封的手表退掉，钱怎么退": "refund_return",
+        "How can I get an invoice for the laptop I bought?": "billing_payment",
+        "净化器怎么设置睡眠模式": "product_usage",
+        "I can't sign in, I think I forgot my password": "account_privacy",
+    }
+    results = await router.predict(list(texts))
+    assert [r.label for r in results] == list(texts.values())
