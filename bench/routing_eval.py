@@ -67,13 +67,13 @@ def evaluate(args: argparse.Namespace, dataset: str) -> dict:
     xtr = embed_cached(args.model, args.prompt, [r["text"] for r in train], f"{dataset}-train")
     xte = embed_cached(args.model, args.prompt, [r["text"] for r in test], f"{dataset}-test")
     router = EmbeddingRouter(_Unused(), [(r["text"], r["label"]) for r in train], method=args.method,  # type: ignore[arg-type]
-                             C=args.C, k=args.k)
+                             C=args.C, k=args.k, oos_signal=args.signal)
     router.fit_vectors(xtr)
     cal = router.calibrate_threshold(max_in_scope_rejection=args.reject)
     results = router.predict_vectors(xte)
     gold = np.array([r["label"] for r in test])
     pred_label = np.array([r.label for r in results])
-    conf = np.array([r.confidence for r in results])
+    conf = np.array([r.similarity if args.signal == "similarity" else r.confidence for r in results])
     inscope = gold != OOS_LABEL
     out: dict = {
         "dataset": dataset,
@@ -82,6 +82,7 @@ def evaluate(args: argparse.Namespace, dataset: str) -> dict:
         "method": args.method,
         "C": args.C,
         "k": args.k,
+        "oos_signal": args.signal,
         "n_test": int(len(test)),
         "accuracy_no_rejection": round(float(accuracy_score(gold[inscope], pred_label[inscope])), 4),
         "macro_f1_no_rejection": round(float(f1_score(gold[inscope], pred_label[inscope], average="macro")), 4),
@@ -123,7 +124,8 @@ def main() -> None:
     p.add_argument("--model", default="e5-small")
     p.add_argument("--prompt", default="query")
     p.add_argument("--method", default="logreg", choices=["logreg", "knn"])
-    p.add_argument("--C", type=float, default=10.0)
+    p.add_argument("--C", type=float, default=100.0)
+    p.add_argument("--signal", default="similarity", choices=["similarity", "confidence"])
     p.add_argument("--k", type=int, default=3)
     p.add_argument("--reject", type=float, default=0.05, help="max in-scope rejection for calibration")
     p.add_argument("--datasets", default="en_banking77,en_clinc150_oos")

@@ -238,6 +238,60 @@ def kb_stats(tenant: TenantOpt = None) -> None:
     _print_json(_repo(s).stats(tenant or s.default_tenant))
 
 
+# ---------------------------------------------------------------------------- keys
+def _keys(s):
+    from assist.db import Database, KeyRepository
+
+    db = Database(s.resolved_database_url)
+    db.migrate()
+    return KeyRepository(db)
+
+
+@keys_app.command("create")
+def keys_create(
+    name: Annotated[str, typer.Option("--name", help="Who or what uses the key.")],
+    role: Annotated[str, typer.Option("--role", help="agent | bot | knowledge_manager | evaluator | admin")],
+    tenant: TenantOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Create an API key. The key is printed once; only its hash is stored."""
+    s = _settings()
+    try:
+        plaintext, rec = _keys(s).create(name, role, tenant or s.default_tenant)  # type: ignore[arg-type]
+    except Exception as e:
+        _fail(e)
+    if as_json:
+        _print_json({"key": plaintext, **rec.model_dump(mode="json")})
+    else:
+        typer.echo(plaintext)
+        typer.secho(f"id={rec.id} role={rec.role} tenant={rec.tenant}: store the key now, it is not shown again",
+                    fg="yellow", err=True)
+
+
+@keys_app.command("list")
+def keys_list(tenant: TenantOpt = None, as_json: JsonOpt = False) -> None:
+    """List keys (prefix, role, tenant; never the key)."""
+    s = _settings()
+    rows = _keys(s).list(tenant)
+    if as_json:
+        _print_json([r.model_dump(mode="json") for r in rows])
+        return
+    for r in rows:
+        state = "revoked" if r.revoked_at else "active"
+        typer.echo(f"{r.id:4} {r.prefix}…  {r.role:18} {r.tenant:12} {state:8} {r.name}")
+
+
+@keys_app.command("revoke")
+def keys_revoke(key_id: int) -> None:
+    """Revoke a key by id."""
+    s = _settings()
+    try:
+        rec = _keys(s).revoke(key_id)
+    except Exception as e:
+        _fail(e)
+    typer.echo(f"revoked key {rec.id} ({rec.name})")
+
+
 # ---------------------------------------------------------------------------- assist
 def _pipeline(s, *, need_llm: bool):
     """Build the pipeline; with the embedded LLM provider, start the local model server."""

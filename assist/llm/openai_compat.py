@@ -200,6 +200,11 @@ class OpenAICompatibleChatModel:
             raise LLMError(f"{self.base_url} returned no choices for model {self.model_id!r}")
         choice = response.choices[0]
         usage = response.usage
+        if gen.json_schema is not None and choice.finish_reason == "length":
+            # The caller's JSON parse will fail; say why, in the log it will look at.
+            log.warning(
+                "JSON reply from %s hit max_tokens=%d: it is truncated", self.model_id, gen.max_tokens
+            )
         return Completion(
             text=choice.message.content or "",
             model=response.model or self.model_id,

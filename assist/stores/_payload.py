@@ -41,11 +41,12 @@ SPARSE = "sparse"
 class Condition:
     """One ``must`` condition in SDK-neutral form.
 
-    ``kind``: ``value`` (field == value), ``any`` (field in values), ``range``
-    (``gte <= field <= lte``).
+    ``kind``: ``value`` (field == value), ``any`` (field in values), ``any_or_empty``
+    (field in values, or the field is null/missing: an article without a product or
+    channel applies to all of them), ``range`` (``gte <= field <= lte``).
     """
 
-    kind: Literal["value", "any", "range"]
+    kind: Literal["value", "any", "any_or_empty", "range"]
     key: str
     value: Any = None
     gte: int | None = None
@@ -136,7 +137,9 @@ def filter_conditions(f: SearchFilter, *, today: date | None = None) -> list[Con
     )
     for key, values in lists:
         if values is not None:
-            conds.append(Condition("any", key, list(values)))
+            # General articles (no product, no channel) apply to every product and channel.
+            kind = "any_or_empty" if key in ("product", "channel") else "any"
+            conds.append(Condition(kind, key, list(values)))
     if not f.include_staged:
         conds.append(Condition("value", STAGED_FIELD, False))
     on = date_to_int(f.on_date or today or date.today(), 0)

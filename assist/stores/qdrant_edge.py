@@ -27,7 +27,10 @@ T = TypeVar("T")
 _SCROLL_PAGE = 1000
 
 
-def _condition(c: pl.Condition) -> qe.FieldCondition:
+def _condition(c: pl.Condition) -> Any:
+    if c.kind == "any_or_empty":
+        return qe.Filter(should=[qe.FieldCondition(c.key, match=qe.MatchAny(list(c.value))),
+                                 qe.IsEmptyCondition(c.key)])
     if c.kind == "value":
         value = c.value
         if isinstance(value, bool):

@@ -30,7 +30,10 @@ _SCROLL_PAGE = 1000
 _RETRYABLE_GRPC = {"UNAVAILABLE", "DEADLINE_EXCEEDED", "RESOURCE_EXHAUSTED", "ABORTED", "INTERNAL"}
 
 
-def _condition(c: pl.Condition) -> models.FieldCondition:
+def _condition(c: pl.Condition) -> models.Condition:
+    if c.kind == "any_or_empty":
+        return models.Filter(should=[models.FieldCondition(key=c.key, match=models.MatchAny(any=list(c.value))),
+                                     models.IsEmptyCondition(is_empty=models.PayloadField(key=c.key))])
     if c.kind == "value":
         return models.FieldCondition(key=c.key, match=models.MatchValue(value=c.value))
     if c.kind == "any":

@@ -1,11 +1,19 @@
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 
 from fastapi import APIRouter, Request
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import FileResponse, JSONResponse, Response
 
 router = APIRouter(tags=["health"])
+_I18N = Path(__file__).resolve().parents[1] / "static" / "i18n.js"
+
+
+@router.get("/i18n.js", include_in_schema=False)
+def i18n() -> FileResponse:
+    """The zh/en interface strings shared by /widget and /km (which load ``../i18n.js``)."""
+    return FileResponse(_I18N, media_type="text/javascript; charset=utf-8")
 
 
 @router.get("/healthz", summary="Liveness: the process answers")

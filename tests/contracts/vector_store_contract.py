@@ -239,11 +239,15 @@ class VectorStoreContract:
         ("kw", "expected"),
         [
             ({"languages": ["en"]}, {"shipping-faq#0", "shipping-faq#1", "router-manual#0"}),
-            ({"products": ["store", "vip"]}, {"shipping-faq#0", "shipping-faq#1", "vip-policy#0"}),
+            # Articles without a product/channel (refund-sop) apply to every product/channel.
+            ({"products": ["store", "vip"]},
+             {"shipping-faq#0", "shipping-faq#1", "vip-policy#0", "refund-sop#0", "refund-sop#1"}),
             ({"types": [ArticleType.SOP]}, {"refund-sop#0", "refund-sop#1"}),
-            ({"channels": ["chat"]}, {"shipping-faq#1"}),
+            ({"channels": ["chat"]},
+             {"shipping-faq#1", "refund-sop#0", "refund-sop#1", "vip-policy#0", "router-manual#0"}),
             ({"article_ids": ["vip-policy", "router-manual"]}, {"vip-policy#0", "router-manual#0"}),
-            ({"languages": ["en"], "channels": ["email"]}, {"shipping-faq#0"}),
+            ({"languages": ["en"], "channels": ["email"]}, {"shipping-faq#0", "router-manual#0"}),
+            ({"languages": ["en"], "products": ["router"]}, {"router-manual#0"}),
             ({"languages": []}, set()),
         ],
     )

@@ -111,6 +111,8 @@ class StubServer:
 
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.httpd.daemon_threads = True
+        # A client that timed out closes the socket before the delayed reply: not an error.
+        self.httpd.handle_error = lambda request, client_address: None  # type: ignore[method-assign]
         self.thread = threading.Thread(
             target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
         )

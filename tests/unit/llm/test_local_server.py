@@ -103,6 +103,7 @@ def test_command_and_environment(fake_engine: Settings) -> None:
     assert cmd[cmd.index("--host") + 1] == "127.0.0.1"
     assert cmd[cmd.index("--max-model-len") + 1] == "2048"
     assert "--enforce-eager" in cmd
+    assert '"disable_any_whitespace": true' in cmd[cmd.index("--structured-outputs-config") + 1]
     env = server.environment()
     assert env["VLLM_CPU_KVCACHE_SPACE"] == "1"
     assert env["OMP_NUM_THREADS"] == "1"

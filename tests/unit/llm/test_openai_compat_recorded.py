@@ -42,7 +42,9 @@ async def test_recorded_chinese_completion() -> None:
 
 async def test_recorded_stream() -> None:
     messages = [ChatMessage(role="user", content="Say hello to the customer in one sentence.")]
-    deltas = [d async for d in _model().stream(messages, settings=GenSettings(max_tokens=16, temperature=0.0))]
+    deltas = [
+        d async for d in _model().stream(messages, settings=GenSettings(max_tokens=16, temperature=0.0))
+    ]
     assert len(deltas) > 1
     assert "".join(deltas).strip()
 
@@ -58,6 +60,7 @@ async def test_recorded_json_schema_output() -> None:
         ChatMessage(role="user", content="我的卡丢了，快帮我挂失！"),
     ]
     completion = await _model().complete(
-        messages, settings=GenSettings(max_tokens=32, temperature=0.0, json_schema=_Intent.model_json_schema())
+        messages,
+        settings=GenSettings(max_tokens=32, temperature=0.0, json_schema=_Intent.model_json_schema()),
     )
     _Intent.model_validate(json.loads(completion.text))
