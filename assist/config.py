@@ -15,7 +15,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from assist.errors import ConfigError
@@ -24,28 +24,38 @@ _PLACEHOLDER_SECRETS = {"", "changeme", "change-me", "secret", "placeholder"}
 
 
 class EmbedderSettings(BaseModel):
+    model_config = ConfigDict(use_attribute_docstrings=True)
+
     model: str = "e5-small"
     """A model prepared by ``assist models prepare`` (``e5-small``, ``embeddinggemma``),
     a local sentence-transformers directory, or (only with ``allow_download``) a hub id."""
     allow_download: bool = False
     """Allow sentence-transformers to fetch a hub id. Off: a missing model is an error."""
     batch_size: int = 32
+    """Texts per encode call."""
     max_seq_length: int = 512
+    """Tokens per text the embedder reads; longer texts are truncated."""
     device: str = "cpu"
     threads: int | None = None
     """torch intra-op threads; None leaves torch's default."""
 
 
 class LLMSettings(BaseModel):
+    model_config = ConfigDict(use_attribute_docstrings=True)
+
     provider: Literal["embedded", "openai-compat", "fake"] = "embedded"
     """``embedded`` starts a local OpenAI-compatible server (vLLM CPU build) as a child
     process; ``openai-compat`` talks to ``base_url`` (vLLM on GPUs, or any compatible API)."""
     base_url: str | None = None
+    """OpenAI-compatible endpoint, e.g. ``http://vllm:8000/v1`` (``openai-compat`` provider)."""
     model: str = "qwen2.5-0.5b-instruct"
+    """Served model name (vLLM ``--served-model-name``)."""
     api_key: SecretStr = SecretStr("")
     timeout_s: float = 60.0
+    """Per-request timeout to the model server."""
     connect_timeout_s: float = 5.0
     max_retries: int = 2
+    """Retries with backoff on connection errors, timeouts, 429 and 5xx."""
     max_context_tokens: int = 2048
     # embedded server
     engine: Literal["vllm"] = "vllm"
@@ -59,11 +69,14 @@ class LLMSettings(BaseModel):
 
 
 class QdrantSettings(BaseModel):
+    model_config = ConfigDict(use_attribute_docstrings=True)
+
     mode: Literal["edge", "remote", "local"] = "edge"
     """``edge``: the real Qdrant engine embedded in process (qdrant-edge-py), the default.
     ``remote``: a Qdrant server or cluster at ``url``. ``local``: qdrant-client's local mode
     (pure Python; for tests of the remote code path)."""
     url: str | None = None
+    """Qdrant server or cluster URL (``remote`` mode)."""
     api_key: SecretStr | None = None
     path: Path | None = None
     """Storage for ``edge`` / ``local`` (default ``HOME/qdrant``)."""
@@ -77,15 +90,22 @@ class QdrantSettings(BaseModel):
 
 
 class SparseSettings(BaseModel):
+    model_config = ConfigDict(use_attribute_docstrings=True)
+
     tokenizer: Literal["jieba", "char-bigram"] = "jieba"
+    """How Chinese text is split for the sparse (BM25-style) vectors."""
     k1: float = 1.2
     b: float = 0.75
     avg_doc_len: float = 64.0
 
 
 class RetrievalSettings(BaseModel):
+    model_config = ConfigDict(use_attribute_docstrings=True)
+
     top_k: int = 5
+    """Passages returned by search and given to the drafting model."""
     candidates: int = 50
+    """Candidates prefetched from each of the dense and sparse indexes before fusion."""
     fusion: Literal["rrf", "dbsf"] = "rrf"
     rrf_k: int = 60
     min_dense_score: float = 0.80
@@ -93,17 +113,24 @@ class RetrievalSettings(BaseModel):
     curated_min_score: float = 0.92
     """Return a published FAQ answer verbatim when its question matches at least this well."""
     history_turns: int = 4
+    """Conversation turns that form the search query (entity carry-over)."""
     rerank_model: str | None = None
     max_message_chars: int = 4000
 
 
 class IngestSettings(BaseModel):
+    model_config = ConfigDict(use_attribute_docstrings=True)
+
     max_file_bytes: int = 20 * 1024 * 1024
+    """Largest file accepted for ingestion."""
     chunk_tokens: int = 350
+    """Chunk budget in the embedder's own tokens."""
     chunk_overlap_tokens: int = 40
 
 
 class ServerSettings(BaseModel):
+    model_config = ConfigDict(use_attribute_docstrings=True)
+
     host: str = "127.0.0.1"
     port: int = 8000
     cors_origins: list[str] = Field(default_factory=list)
@@ -124,9 +151,11 @@ class Settings(BaseSettings):
         env_nested_delimiter="__",
         env_file=".env",
         extra="ignore",
+        use_attribute_docstrings=True,
     )
 
     env: Literal["dev", "test", "prod"] = "dev"
+    """``prod`` refuses placeholder secrets and SQLite."""
     home: Path = Path(".assist")
     """Everything the embedded mode writes: database, vector index, prepared models."""
     database_url: str | None = None

@@ -196,7 +196,9 @@ class EscalationMatrix(_Strict):
         return cls.parse(text, source=str(path), taxonomy=taxonomy)
 
     @classmethod
-    def parse(cls, text: str, *, source: str = "<string>", taxonomy: Taxonomy | None = None) -> EscalationMatrix:
+    def parse(
+        cls, text: str, *, source: str = "<string>", taxonomy: Taxonomy | None = None
+    ) -> EscalationMatrix:
         """Like :meth:`load`, from YAML text."""
         matrix = parse_yaml_model(text, cls, source=source)
         root = yaml.compose(text)
@@ -212,7 +214,10 @@ class EscalationMatrix(_Strict):
         categories = set(taxonomy.ids()) if taxonomy is not None else None
         for i, rule in enumerate(matrix.rules):
             if rule.id in seen:
-                at(("rules", i, "id"), f"duplicate rule id {rule.id!r} (first at rules[{seen[rule.id]}]); ids must be unique")
+                at(
+                    ("rules", i, "id"),
+                    f"duplicate rule id {rule.id!r} (first at rules[{seen[rule.id]}]); ids must be unique",
+                )
             seen.setdefault(rule.id, i)
             if rule.target not in known_targets:
                 at(
@@ -234,7 +239,9 @@ class EscalationMatrix(_Strict):
         return matrix
 
 
-def _category_nodes(cond: Condition, loc: tuple[int | str, ...]) -> Iterator[tuple[tuple[int | str, ...], list[str]]]:
+def _category_nodes(
+    cond: Condition, loc: tuple[int | str, ...]
+) -> Iterator[tuple[tuple[int | str, ...], list[str]]]:
     if cond.category is not None:
         yield (*loc, "category"), cond.category
     for key in ("any", "all"):
@@ -322,16 +329,24 @@ class _Context:
         return self._amounts
 
 
-_KW_CACHE: dict[tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]], tuple[re.Pattern[str] | None, ...]] = {}
+_KW_CACHE: dict[
+    tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]], tuple[re.Pattern[str] | None, ...]
+] = {}
 
 
 def _keyword_patterns(kw: KeywordCondition) -> tuple[re.Pattern[str] | None, ...]:
     key = (tuple(kw.zh), tuple(kw.en), tuple(kw.regex))
     if key not in _KW_CACHE:
-        zh = re.compile("|".join(re.escape(t.lower()) for t in sorted(kw.zh, key=len, reverse=True))) if kw.zh else None
+        zh = (
+            re.compile("|".join(re.escape(t.lower()) for t in sorted(kw.zh, key=len, reverse=True)))
+            if kw.zh
+            else None
+        )
         en = (
             re.compile(
-                r"(?<![a-z0-9])(?:" + "|".join(re.escape(t.lower()) for t in sorted(kw.en, key=len, reverse=True)) + r")(?![a-z0-9])"
+                r"(?<![a-z0-9])(?:"
+                + "|".join(re.escape(t.lower()) for t in sorted(kw.en, key=len, reverse=True))
+                + r")(?![a-z0-9])"
             )
             if kw.en
             else None
@@ -369,7 +384,7 @@ def _evaluate(cond: Condition, ctx: _Context, evidence: dict[str, Any]) -> bool:
             ok = value == c.equals
         else:
             try:
-                number = float(value)
+                number = float(value)  # type: ignore[arg-type]
             except (TypeError, ValueError):
                 return False
             ok = number >= c.gte if c.gte is not None else number <= c.lte  # type: ignore[operator]
@@ -382,7 +397,9 @@ def _evaluate(cond: Condition, ctx: _Context, evidence: dict[str, Any]) -> bool:
         if ctx.sentiment is None:
             return False
         label, trend = ctx.sentiment
-        return label == cond.sentiment.label and (cond.sentiment.trend is None or trend == cond.sentiment.trend)
+        return label == cond.sentiment.label and (
+            cond.sentiment.trend is None or trend == cond.sentiment.trend
+        )
     if cond.amount_above is not None:
         for value, cur, text in ctx.amounts:
             limit = cond.amount_above.get(cur)
@@ -464,7 +481,11 @@ class EscalationPolicy:
         language: Language = conversation.language or _language_of(conv)  # type: ignore[assignment]
 
         hint_category = hints.get("category")
-        if hint_category is not None and self.taxonomy is not None and hint_category not in self.taxonomy.ids():
+        if (
+            hint_category is not None
+            and self.taxonomy is not None
+            and hint_category not in self.taxonomy.ids()
+        ):
             hint_category = None
         category = category or hint_category
 
@@ -473,8 +494,12 @@ class EscalationPolicy:
             s = self.sentiment.conversation(conv)
             sentiment_label, sentiment_trend = s.label, s.trend
         else:
-            sentiment_label = hints.get("sentiment", sentiment_label)
-            sentiment_trend = hints.get("sentiment_trend", sentiment_trend)
+            # Model hints fill sentiment only when no analyzer is configured, and only
+            # with values the decision type accepts.
+            if hints.get("sentiment") in ("negative", "neutral", "positive"):
+                sentiment_label = hints["sentiment"]
+            if hints.get("sentiment_trend") in ("worsening", "stable", "improving"):
+                sentiment_trend = hints["sentiment_trend"]
 
         # The SLA clock reads the full turn list: it is a cheap role/timestamp scan, and
         # truncation keeps the clock turn anyway.
@@ -499,7 +524,7 @@ class EscalationPolicy:
 
         sop_id = self.matrix.sop.get(language) or next(iter(self.matrix.sop.values()), None)
         citation = f"{sop_id}@{(sop_revisions or {}).get(sop_id, 1)}" if sop_id else None
-        base = {
+        base: dict[str, Any] = {
             "category": category,
             "sentiment": sentiment_label,
             "sentiment_trend": sentiment_trend,
@@ -524,7 +549,7 @@ class EscalationPolicy:
 
         # No hard trigger: a model hint may escalate, but only to a declared target.
         if hints.get("escalate") and hints.get("target") in self.matrix.targets:
-            urgency = hints.get("urgency", "normal")
+            urgency: Urgency = hints.get("urgency", "normal")
             if urgency not in _URGENCY_RANK:
                 urgency = "normal"
             reason = hints.get("reason") or (
@@ -534,7 +559,9 @@ class EscalationPolicy:
                 escalate=True,
                 target=hints["target"],
                 urgency=urgency,
-                deadline=now + timedelta(minutes=self.matrix.hint_deadline_minutes) if now is not None else None,
+                deadline=now + timedelta(minutes=self.matrix.hint_deadline_minutes)
+                if now is not None
+                else None,
                 risk_flags=["model_judgement"],
                 reasons=[str(reason)],
                 sop_citation=citation,
@@ -545,14 +572,17 @@ class EscalationPolicy:
         return EscalationDecision(
             escalate=False,
             target=default.target,
-            urgency=hints.get("urgency") if hints.get("urgency") in ("low", "normal") else "normal",
+            # A hint may lower the urgency of a routine ticket, never raise it without escalating.
+            urgency="low" if hints.get("urgency") == "low" else "normal",
             deadline=now + timedelta(minutes=default.close_within_minutes) if now is not None else None,
             **base,
         )
 
 
 def _language_of(conv: Conversation) -> str:
-    text = " ".join(t.text for t in conv.turns if t.role == "customer") or " ".join(t.text for t in conv.turns)
+    text = " ".join(t.text for t in conv.turns if t.role == "customer") or " ".join(
+        t.text for t in conv.turns
+    )
     return detect_language(text)
 
 

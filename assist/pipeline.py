@@ -241,7 +241,7 @@ class AssistPipeline:
         from assist.db import GapRepository
 
         try:
-            GapRepository(self.db).add(tenant, question, language)
+            GapRepository(self.db).add(tenant, question, language=language)
         except Exception:  # the gap log must never break a draft
             log.exception("could not record a knowledge gap")
 

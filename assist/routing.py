@@ -448,7 +448,9 @@ class TaxonomyRouter:
         mapped = [(t, OOS_LABEL if label == fallback else label) for t, label in examples]
         missing = sorted(known - {label for _, label in examples} - ({fallback} if fallback else set()))
         if missing:
-            raise ConfigError(f"categories without routing examples: {missing}; add a few to the examples file")
+            raise ConfigError(
+                f"categories without routing examples: {missing}; add a few to the examples file"
+            )
         self.taxonomy = taxonomy
         self.max_in_scope_rejection = max_in_scope_rejection
         self.router = EmbeddingRouter(embedder, mapped, method=method)

@@ -52,7 +52,9 @@ def embed_cached(model: str, prompt: str, texts: list[str], tag: str) -> np.ndar
     st = SentenceTransformer(str(MODELS / model), device="cpu")
     # The prompt is a name from the model's config ("query" for e5, "Classification" for
     # EmbeddingGemma); the same prompt on examples and messages (symmetric task).
-    x = st.encode(texts, prompt_name=prompt, batch_size=64, normalize_embeddings=True, show_progress_bar=False)
+    x = st.encode(
+        texts, prompt_name=prompt, batch_size=64, normalize_embeddings=True, show_progress_bar=False
+    )
     np.save(path, x)
     return x
 
@@ -66,8 +68,14 @@ def evaluate(args: argparse.Namespace, dataset: str) -> dict:
     test = read_jsonl(DATA / dataset / "intents.jsonl")
     xtr = embed_cached(args.model, args.prompt, [r["text"] for r in train], f"{dataset}-train")
     xte = embed_cached(args.model, args.prompt, [r["text"] for r in test], f"{dataset}-test")
-    router = EmbeddingRouter(_Unused(), [(r["text"], r["label"]) for r in train], method=args.method,  # type: ignore[arg-type]
-                             C=args.C, k=args.k, oos_signal=args.signal)
+    router = EmbeddingRouter(
+        _Unused(),
+        [(r["text"], r["label"]) for r in train],
+        method=args.method,  # type: ignore[arg-type]
+        C=args.C,
+        k=args.k,
+        oos_signal=args.signal,
+    )
     router.fit_vectors(xtr)
     cal = router.calibrate_threshold(max_in_scope_rejection=args.reject)
     results = router.predict_vectors(xte)
@@ -85,7 +93,9 @@ def evaluate(args: argparse.Namespace, dataset: str) -> dict:
         "oos_signal": args.signal,
         "n_test": int(len(test)),
         "accuracy_no_rejection": round(float(accuracy_score(gold[inscope], pred_label[inscope])), 4),
-        "macro_f1_no_rejection": round(float(f1_score(gold[inscope], pred_label[inscope], average="macro")), 4),
+        "macro_f1_no_rejection": round(
+            float(f1_score(gold[inscope], pred_label[inscope], average="macro")), 4
+        ),
         "calibration": cal.model_dump(),
     }
     if (~inscope).any():
@@ -110,9 +120,26 @@ def evaluate(args: argparse.Namespace, dataset: str) -> dict:
                 if best is None or rec > best[1]:
                     best = (float(t), rec, acc)
         out["curve_oos_recall_at_inscope_acc_0.90"] = (
-            {"threshold": round(best[0], 4), "oos_recall": round(best[1], 4), "in_scope_accuracy": round(best[2], 4)}
-            if best else None
+            {
+                "threshold": round(best[0], 4),
+                "oos_recall": round(best[1], 4),
+                "in_scope_accuracy": round(best[2], 4),
+            }
+            if best
+            else None
         )
+        # And the other way round: in-scope accuracy at the first threshold reaching oos recall 0.70.
+        at70 = None
+        for t in np.unique(conf):
+            rej = conf < t
+            if rej[~inscope].mean() >= 0.70:
+                fin = np.where(rej, OOS_LABEL, pred_label)
+                at70 = {
+                    "threshold": round(float(t), 4),
+                    "in_scope_accuracy": round(float((fin[inscope] == gold[inscope]).mean()), 4),
+                }
+                break
+        out["curve_inscope_acc_at_oos_recall_0.70"] = at70
         from sklearn.metrics import roc_auc_score
 
         out["oos_auroc"] = round(float(roc_auc_score(~inscope, -conf)), 4)

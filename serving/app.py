@@ -33,19 +33,62 @@ log = logging.getLogger("serving")
 STATIC = Path(__file__).resolve().parent / "static"
 
 
+class _ServicePiiFilter(logging.Filter):
+    """``PiiLogFilter`` that keeps ``uvicorn.access`` records' args tuple intact.
+
+    uvicorn's access formatter unpacks ``record.args`` (client, method, path, version,
+    status); ``PiiLogFilter`` clears args, which made every access line a "Logging error".
+    Here each string arg is redacted in place instead.
+    """
+
+    def __init__(self, inner: logging.Filter) -> None:
+        super().__init__()
+        self.inner = inner
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if getattr(record, "_assist_pii_masked", False):
+            return True
+        record._assist_pii_masked = True  # type: ignore[attr-defined]
+        if record.name == "uvicorn.access" and isinstance(record.args, tuple):
+            redact = self.inner.masker.redact  # type: ignore[attr-defined]
+            record.msg = redact(str(record.msg))
+            record.args = tuple(redact(a) if isinstance(a, str) else a for a in record.args)
+            return True
+        return self.inner.filter(record)
+
+
 def _install_log_filter() -> None:
+    """Mask personal data in every log record of the process.
+
+    A filter on the root logger does not see records propagated from child loggers, and
+    handlers added later (log shippers, pytest's caplog) would miss a per-handler filter;
+    so the record factory masks each record as it is created, whichever logger or handler
+    it goes to. The filter is also put on existing handlers and uvicorn's loggers.
+    """
     try:
         from assist.privacy import PiiLogFilter
     except ImportError:  # pragma: no cover
         return
+    factory = logging.getLogRecordFactory()
+    if getattr(factory, "_assist_pii", False):
+        return
+    f = _ServicePiiFilter(PiiLogFilter())
+
+    def masking_factory(*args: Any, **kwargs: Any) -> logging.LogRecord:
+        record = factory(*args, **kwargs)
+        try:
+            f.filter(record)
+        except Exception:  # logging must never fail because of masking
+            record.msg, record.args = "<log message dropped: PII masking failed>", None
+        return record
+
+    masking_factory._assist_pii = True  # type: ignore[attr-defined]
+    logging.setLogRecordFactory(masking_factory)
     root = logging.getLogger()
-    if not any(isinstance(f, PiiLogFilter) for f in root.filters):
-        f = PiiLogFilter()
-        root.addFilter(f)
-        for h in root.handlers:
-            h.addFilter(f)
-        for name in ("uvicorn", "uvicorn.access", "uvicorn.error"):
-            logging.getLogger(name).addFilter(f)
+    for h in root.handlers:
+        h.addFilter(f)
+    for name in ("uvicorn", "uvicorn.access", "uvicorn.error"):
+        logging.getLogger(name).addFilter(f)
 
 
 def create_app(settings: Settings, *, llm: ChatModel | None = None, pipeline: Any = None,

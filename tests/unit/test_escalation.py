@@ -93,7 +93,9 @@ def test_reasons_follow_language_and_cite_revision(policy: EscalationPolicy) -> 
 
 
 def test_model_hints_cannot_override_hard_trigger(policy: EscalationPolicy) -> None:
-    conv = Conversation(turns=[Turn(text="The charger caught fire last night", ts=NOW)], channel="chat", now=NOW)
+    conv = Conversation(
+        turns=[Turn(text="The charger caught fire last night", ts=NOW)], channel="chat", now=NOW
+    )
     hints = {"escalate": False, "target": "tier1", "urgency": "low", "category": "product_usage"}
     d = policy.decide(conv, model_hints=hints)
     assert (d.escalate, d.target, d.urgency) == (True, "product_safety", "critical")
@@ -102,7 +104,9 @@ def test_model_hints_cannot_override_hard_trigger(policy: EscalationPolicy) -> N
 
 
 def test_model_hints_fill_when_no_hard_rule(policy: EscalationPolicy) -> None:
-    conv = Conversation(turns=[Turn(text="I need help with something unusual", ts=NOW)], channel="chat", now=NOW)
+    conv = Conversation(
+        turns=[Turn(text="I need help with something unusual", ts=NOW)], channel="chat", now=NOW
+    )
     d = policy.decide(conv, model_hints={"escalate": True, "target": "tier2", "urgency": "high"})
     assert (d.escalate, d.target, d.urgency, d.rule_ids) == (True, "tier2", "high", ["model_hint"])
     assert d.deadline == NOW + timedelta(minutes=policy.matrix.hint_deadline_minutes)
@@ -114,7 +118,9 @@ def test_model_hints_fill_when_no_hard_rule(policy: EscalationPolicy) -> None:
 
 
 def test_hint_category_can_trigger_category_rule(policy: EscalationPolicy) -> None:
-    conv = Conversation(turns=[Turn(text="About the order from last week", ts=NOW)], customer={"vip": True}, now=NOW)
+    conv = Conversation(
+        turns=[Turn(text="About the order from last week", ts=NOW)], customer={"vip": True}, now=NOW
+    )
     assert policy.decide(conv).escalate is False
     assert policy.decide(conv, model_hints={"category": "complaint"}).target == "vip_desk"
 
@@ -199,7 +205,10 @@ def test_sample_matrix_mirrors_spec() -> None:
         (11, "technical_fault", "tier2", "normal", 240),
     ]
     assert {k: v.first_reply_seconds for k, v in m.channels.items()} == {
-        "phone": 20, "chat": 60, "messaging": 600, "email": 14400,
+        "phone": 20,
+        "chat": 60,
+        "messaging": 600,
+        "email": 14400,
     }
 
 
@@ -249,3 +258,14 @@ def test_long_conversation_still_sees_first_turn_and_sla(policy: EscalationPolic
     assert len(conv.turns) > MAX_TURNS
     d = policy.decide(conv)
     assert d.target == "product_safety"  # the safety keyword is only in the first turn
+
+
+def test_hints_without_analyzer_fill_sentiment(taxonomy: Taxonomy) -> None:
+    matrix = EscalationMatrix.load(NOVA / "escalation.yaml", taxonomy=taxonomy)
+    bare = EscalationPolicy(matrix, taxonomy)  # no sentiment analyzer
+    conv = Conversation(turns=[Turn(text="still waiting", ts=NOW)], channel="chat", now=NOW)
+    d = bare.decide(conv, model_hints={"sentiment": "negative", "sentiment_trend": "worsening"})
+    assert (d.target, d.rule_ids) == ("supervisor", ["negative_worsening"])
+    # Values outside the decision's vocabulary are ignored, not crashed on.
+    d = bare.decide(conv, model_hints={"sentiment": "furious", "urgency": "critical"})
+    assert d.escalate is False and d.sentiment == "neutral" and d.urgency == "normal"

@@ -101,11 +101,21 @@ async def test_router_errors() -> None:
 def test_nova_taxonomy_and_examples_are_consistent() -> None:
     tax = Taxonomy.load(NOVA / "taxonomy.yaml")
     assert tax.ids() == [
-        "order_inquiry", "logistics_delay", "refund_return", "repair_warranty", "product_usage",
-        "complaint", "account_privacy", "billing_payment", "other",
+        "order_inquiry",
+        "logistics_delay",
+        "refund_return",
+        "repair_warranty",
+        "product_usage",
+        "complaint",
+        "account_privacy",
+        "billing_payment",
+        "other",
     ]
     assert tax.fallback == "other" and tax.get("complaint").name_zh == "投诉"
-    rows = [json.loads(line) for line in (NOVA / "routing_examples.jsonl").read_text(encoding="utf-8").splitlines()]
+    rows = [
+        json.loads(line)
+        for line in (NOVA / "routing_examples.jsonl").read_text(encoding="utf-8").splitlines()
+    ]
     for cid in tax.ids():
         langs = [r["language"] for r in rows if r["label"] == cid]
         assert langs.count("zh") >= 4 and langs.count("en") >= 4, cid
@@ -120,7 +130,9 @@ def test_taxonomy_router_rejects_unknown_labels() -> None:
 
 def test_taxonomy_load_error_has_file_and_line(tmp_path: Path) -> None:
     bad = tmp_path / "taxonomy.yaml"
-    bad.write_text("tenant: x\ncategories:\n  - id: a\n    name_zh: 甲\n    name_en: a\n  - id: a\n    name_zh: 乙\n    name_en: b\n")
+    bad.write_text(
+        "tenant: x\ncategories:\n  - id: a\n    name_zh: 甲\n    name_en: a\n  - id: a\n    name_zh: 乙\n    name_en: b\n"
+    )
     with pytest.raises(ConfigError, match=r"taxonomy.yaml:\d+: .*duplicate category id 'a'"):
         Taxonomy.load(bad)
 
@@ -144,3 +156,7 @@ async def test_nova_router_on_real_e5(e5_dir: Path) -> None:
     }
     results = await router.predict(list(texts))
     assert [r.label for r in results] == list(texts.values())
+    assert not any(r.out_of_scope for r in results)
+    # Out of scope for a retailer's service desk: routed to the fallback category.
+    off_topic = await router.predict(["Can you write me a poem about cats?", "推荐一家好吃的餐厅"])
+    assert [(r.label, r.out_of_scope) for r in off_topic] == [("other", True), ("other", True)]

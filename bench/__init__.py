@@ -1,0 +1,1 @@
+"""Benchmarks (ingest, retrieval, generation, embedders); see bench/README.md."""

@@ -1,0 +1,218 @@
+"""Retrieval latency: our Retriever vs the engine floor, LangChain and BM25, same data and queries.
+
+    .venv/bin/python bench/retrieval.py --sizes 10000,100000 --queries 200 --json
+
+Per collection size (built once under ``/tmp/assist-bench/index-SIZE`` by
+``bench.common.build_index`` and reused), each real query (alternating zh_bq_faq and
+en_dstc10_kgd ``queries.jsonl``) goes through, in rotating order so that the shared
+machine's load hits every system alike:
+
+- ``retriever``: ``assist.retrieval.Retriever.retrieve`` (hybrid: e5 query embedding +
+  jieba sparse vector + one fused Qdrant query with the tenant/staged/date filters, plus
+  its top-1 dense check for the covered decision), top_k 5;
+- ``floor``: e5 query embedding + one raw dense ``EdgeShard.query`` (tenant filter, same
+  ``hnsw_ef``, payload on) in the same process: what the engine itself costs;
+- ``langchain``: ``langchain_qdrant.QdrantVectorStore.similarity_search`` (k 5) over
+  qdrant-client's in-memory local mode holding the same vectors and texts, with a
+  LangChain ``Embeddings`` wrapper around the same e5 model;
+- ``bm25``: bm25s over the same texts (jieba tokens, as our sparse encoder makes them).
+
+Latency is per query, sequential (one client); throughput is queries / summed latency.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench.common import (  # noqa: E402
+    SCRATCH,
+    TENANT,
+    bench_settings,
+    build_index,
+    collection_for,
+    doc_embedding_text,
+    index_path,
+    load_queries,
+    machine,
+    plan_index,
+    summary_ms,
+)
+
+TOP_K = 5
+WARMUP = 10
+
+
+def _e5_langchain(embedder: Any) -> Any:
+    """A LangChain ``Embeddings`` around our e5 embedder (same model, same prompts)."""
+    from langchain_core.embeddings import Embeddings
+
+    class E5Embeddings(Embeddings):
+        def embed_documents(self, texts: list[str]) -> list[list[float]]:
+            return embedder.embed_documents_sync(texts).tolist()
+
+        def embed_query(self, text: str) -> list[float]:
+            return embedder.embed_queries_sync([text])[0].tolist()
+
+    return E5Embeddings()
+
+
+def _langchain_store(size: int, plan: Any, embedder: Any) -> tuple[Any, float]:
+    """LangChain's QdrantVectorStore over in-memory qdrant-client, loaded with our vectors
+    (LangChain would re-embed on ``add_texts``; the encode cost is the same for everyone)."""
+    from langchain_qdrant import QdrantVectorStore
+    from qdrant_client import QdrantClient, models
+
+    client = QdrantClient(location=":memory:")
+    name = f"lc_{size}"
+    client.create_collection(name, vectors_config=models.VectorParams(size=plan.dense.shape[1],
+                                                                      distance=models.Distance.COSINE))
+    t0 = time.perf_counter()
+    batch = 2000
+    for start in range(0, size, batch):
+        client.upsert(name, points=[
+            models.PointStruct(id=start + i, vector=plan.dense[start + i].tolist(),
+                               payload={"page_content": d.text, "metadata": {"id": d.id, "title": d.title}})
+            for i, d in enumerate(plan.docs[start:start + batch])
+        ])
+    load_s = time.perf_counter() - t0
+    return QdrantVectorStore(client=client, collection_name=name, embedding=_e5_langchain(embedder)), load_s
+
+
+def _bm25(plan: Any, sparse: Any) -> tuple[Callable[[str], Any], float]:
+    import bm25s
+
+    t0 = time.perf_counter()
+    cache: dict[str, list[str]] = {}  # cycled copies repeat texts: tokenise each text once
+    corpus_tokens = []
+    for d in plan.docs:
+        t = doc_embedding_text(d)
+        if t not in cache:
+            cache[t] = sparse.tokenize(t) or ["<empty>"]
+        corpus_tokens.append(cache[t])
+    vocab: dict[str, int] = {}
+    ids = [[vocab.setdefault(tok, len(vocab)) for tok in toks] for toks in corpus_tokens]
+    retriever = bm25s.BM25()
+    retriever.index(bm25s.tokenization.Tokenized(ids=ids, vocab=vocab), show_progress=False)
+    build_s = time.perf_counter() - t0
+
+    def search(q: str) -> Any:
+        toks = [t for t in sparse.tokenize(q) if t in vocab] or [next(iter(vocab))]
+        qt = bm25s.tokenization.Tokenized(ids=[[vocab[t] for t in toks]], vocab=vocab)
+        return retriever.retrieve(qt, k=TOP_K, show_progress=False, n_threads=1)
+
+    return search, build_s
+
+
+async def bench_size(size: int, queries: list[str], embedder: Any, args: argparse.Namespace) -> dict[str, Any]:
+    import qdrant_edge as qe
+
+    from assist.config import RetrievalSettings, SparseSettings
+    from assist.retrieval import Retriever
+    from assist.sparse import SparseEncoder
+    from assist.stores.qdrant_edge import QdrantEdgeVectorStore
+    from assist.types import SearchFilter
+
+    out: dict[str, Any] = {"size": size}
+    root = index_path(size)
+    if args.rebuild or not (root / collection_for(size)).is_dir():
+        out["build"] = await build_index(size, embedder)
+    store = QdrantEdgeVectorStore(root, collection_for(size), embedder.dim, optimize_after=0)
+    await store.ensure_collection()
+    out["points"] = await store.count()
+    sparse = SparseEncoder(SparseSettings())
+    retriever = Retriever(embedder=embedder, sparse=sparse, store=store, settings=RetrievalSettings())
+    flt = SearchFilter(tenant=TENANT)
+    shard = store._s  # the engine floor talks to the shard directly
+    raw_filter = qe.Filter(must=[qe.FieldCondition("tenant", match=qe.MatchValue(TENANT))])
+    params = qe.SearchParams(hnsw_ef=store.search_ef)
+
+    def floor(q: str) -> Any:
+        v = embedder.embed_queries_sync([q])[0].tolist()
+        return shard.query(qe.QueryRequest(limit=TOP_K, query=qe.Query.Nearest(v, using="dense"),
+                                           filter=raw_filter, params=params, with_payload=True,
+                                           with_vector=False))
+
+    systems: dict[str, Callable[[str], Any]] = {"floor": floor}
+    plan = None
+    if not args.no_langchain or not args.no_bm25:
+        plan, _ = plan_index(size, embedder)
+    if not args.no_langchain:
+        lc, lc_load = _langchain_store(size, plan, embedder)
+        out["langchain_load_s"] = round(lc_load, 1)
+        systems["langchain"] = lambda q: lc.similarity_search(q, k=TOP_K)
+    if not args.no_bm25:
+        bm25_search, bm25_build = _bm25(plan, sparse)
+        out["bm25_index_s"] = round(bm25_build, 1)
+        systems["bm25"] = bm25_search
+    names = ["retriever", *systems]
+    lat: dict[str, list[float]] = {n: [] for n in names}
+    hits: dict[str, int] = {n: 0 for n in names}
+
+    async def one(name: str, q: str) -> float:
+        t0 = time.perf_counter()
+        if name == "retriever":
+            res = await retriever.retrieve(q, flt, top_k=TOP_K)
+            n = len(res.chunks)
+        else:
+            r = systems[name](q)
+            n = len(r[0][0]) if name == "bm25" else len(r)
+        dt = time.perf_counter() - t0
+        if n:
+            hits[name] += 1
+        return dt
+
+    for q in queries[:WARMUP]:
+        for n in names:
+            await one(n, q)
+    hits = {n: 0 for n in names}
+    for i, q in enumerate(queries):
+        order = names[i % len(names):] + names[: i % len(names)]  # rotate: load hits all alike
+        for n in order:
+            lat[n].append(await one(n, q))
+    out["systems"] = {n: {**summary_ms(lat[n]), "queries_with_results": hits[n]} for n in names}
+    r, f = out["systems"]["retriever"], out["systems"]["floor"]
+    out["ratios"] = {
+        "retriever_over_floor_p50": round(r["p50_ms"] / f["p50_ms"], 2),
+        "retriever_over_floor_p95": round(r["p95_ms"] / f["p95_ms"], 2),
+    }
+    if "langchain" in out["systems"]:
+        lcs = out["systems"]["langchain"]
+        out["ratios"]["retriever_qps_over_langchain_qps"] = round(r["qps"] / lcs["qps"], 2)
+        out["ratios"]["langchain_over_floor_p50"] = round(lcs["p50_ms"] / f["p50_ms"], 2)
+    await store.close()
+    return out
+
+
+async def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--sizes", default="10000,100000")
+    ap.add_argument("--queries", type=int, default=200)
+    ap.add_argument("--rebuild", action="store_true", help="rebuild the collections even if present")
+    ap.add_argument("--no-langchain", action="store_true")
+    ap.add_argument("--no-bm25", action="store_true")
+    ap.add_argument("--json", action="store_true")
+    args = ap.parse_args()
+
+    from assist.embedders import make_embedder
+
+    embedder = make_embedder(bench_settings(SCRATCH / "retrieval-home"))
+    embedder.warm_up()
+    queries = load_queries(args.queries)
+    result: dict[str, Any] = {"machine_before": machine(), "queries": len(queries), "top_k": TOP_K, "sizes": []}
+    for size in (int(s) for s in args.sizes.split(",")):
+        result["sizes"].append(await bench_size(size, queries, embedder, args))
+    result["machine_after"] = machine()
+    print(json.dumps(result, ensure_ascii=False, indent=2 if args.json else 1))
+
+
+if __name__ == "__main__":
+    asyncio.run(main())

@@ -1,0 +1,36 @@
+"""Logs carry no personal data (PiiLogFilter installed by the app's lifespan)."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+
+from tests.api.conftest import Service
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
+
+PHONE = "13812345678"
+ID_NUMBER = "110101199003071234"
+
+
+def test_no_personal_data_in_logs(service: Service, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG)
+    text = f"我的手机号是{PHONE}，身份证{ID_NUMBER}，退款多久到账？"
+    with service.client() as c:
+        r = c.post("/v1/assist/draft", json={"turns": [{"role": "customer", "text": text}]})
+        assert r.status_code == 200
+        # the agent's screen gets the values back; storage and logs do not
+        c.get(f"/v1/articles/{PHONE}")  # the number lands in uvicorn's access-log path
+    for name in ("serving", "assist.pipeline", "uvicorn.error", "uvicorn.access", "kb_ingest"):
+        logging.getLogger(name).warning("customer %s id %s", PHONE, ID_NUMBER)
+    logging.getLogger("serving.x").error(f"inline {PHONE}", exc_info=ValueError(ID_NUMBER))
+    assert caplog.records, "nothing was captured"
+    out = caplog.text + "".join(str(r.msg) + repr(r.args) for r in caplog.records)
+    assert PHONE not in out and ID_NUMBER not in out
+    assert any("uvicorn.access" == r.name for r in caplog.records)
+    # uvicorn's access formatter still works (it unpacks the args tuple)
+    from uvicorn.logging import AccessFormatter
+
+    access = [r for r in caplog.records if r.name == "uvicorn.access"]
+    assert all(AccessFormatter("%(request_line)s %(status_code)s").format(r) for r in access)

@@ -1,0 +1,126 @@
+"""Ingestion: idempotent, incremental, atomic switch, crash safety, bad input."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from pathlib import Path
+
+import pytest
+
+from assist.db import ArticleRepository
+from assist.types import SearchFilter
+from tests.unit.pipeline.conftest import FAQ_ZH, REFUND_EN, write
+
+pytestmark = pytest.mark.slow
+
+
+async def _live_texts(stack, query: str, tenant: str = "t") -> list[str]:
+    settings, db, store, ix = stack
+    qv = await ix.embedder.embed_query(query)
+    hits = await store.search(dense=qv, sparse=None, filters=SearchFilter(tenant=tenant), top_k=20)
+    return [h.chunk.text for h in hits]
+
+
+async def test_reingest_unchanged_embeds_nothing(stack, tmp_path: Path) -> None:
+    *_, ix = stack
+    write(tmp_path / "kb" / "refund.md", REFUND_EN)
+    write(tmp_path / "kb" / "faq.csv", FAQ_ZH)
+    first = await ix.ingest_paths([tmp_path / "kb"], tenant="t", publish=True)
+    assert first.errors == [] and first.files == 2 and first.articles == 3
+    assert first.chunks_embedded == first.chunks_total > 0
+    second = await ix.ingest_paths([tmp_path / "kb"], tenant="t", publish=True)
+    assert second.chunks_embedded == 0
+    assert second.chunks_skipped == first.chunks_total
+    assert second.chunks_deleted == 0
+
+
+async def test_changed_article_reembeds_only_changed_chunks_and_drops_stale(stack, tmp_path: Path) -> None:
+    settings, db, store, ix = stack
+    f = write(tmp_path / "refund.md", REFUND_EN)
+    r1 = await ix.ingest_paths([f], tenant="t", publish=True)
+    before = await store.ids_for_article("t", "sop-refund-en")
+    write(f, REFUND_EN.replace("3-7 business days", "5-10 business days"))
+    r2 = await ix.ingest_paths([f], tenant="t", publish=True)
+    after = await store.ids_for_article("t", "sop-refund-en")
+    assert 1 <= r2.chunks_embedded < r1.chunks_embedded
+    assert r2.chunks_deleted == len(before - after) >= 1
+    art = ArticleRepository(db).get_article("t", "sop-refund-en")
+    assert art.live_revision == 2
+    texts = " ".join(await _live_texts(stack, "refund timing business days"))
+    assert "5-10 business days" in texts and "3-7 business days" not in texts
+
+
+async def test_draft_revision_is_staged_not_served_until_published(stack, tmp_path: Path) -> None:
+    settings, db, store, ix = stack
+    f = write(tmp_path / "refund.md", REFUND_EN)
+    await ix.ingest_paths([f], tenant="t", publish=True)
+    write(f, REFUND_EN.replace("status: published", "status: draft").replace("3-7 business", "1-2 business"))
+    report = await ix.ingest_paths([f], tenant="t")  # a new draft revision: embedded, staged
+    assert report.chunks_embedded >= 1
+    texts = " ".join(await _live_texts(stack, "refund timing business days"))
+    assert "3-7 business days" in texts and "1-2 business days" not in texts
+    await ix.publish("t", "sop-refund-en", 2)
+    texts = " ".join(await _live_texts(stack, "refund timing business days"))
+    assert "1-2 business days" in texts and "3-7 business days" not in texts
+
+
+async def test_killed_ingest_keeps_previous_revision_serving(stack, tmp_path: Path, monkeypatch) -> None:
+    settings, db, store, ix = stack
+    f = write(tmp_path / "refund.md", REFUND_EN)
+    await ix.ingest_paths([f], tenant="t", publish=True)
+    write(f, REFUND_EN.replace("3-7 business days", "8-9 business days"))
+
+    async def boom(*a, **k):
+        raise KeyboardInterrupt  # like a kill between embedding and the switch
+
+    monkeypatch.setattr(ix, "publish", boom)
+    with pytest.raises(KeyboardInterrupt):
+        await ix.ingest_paths([f], tenant="t", publish=True)
+    monkeypatch.undo()
+    art = ArticleRepository(db).get_article("t", "sop-refund-en")
+    assert art.live_revision == 1 and art.latest_revision == 2
+    texts = " ".join(await _live_texts(stack, "refund timing business days"))
+    assert "3-7 business days" in texts and "8-9 business days" not in texts
+    # The next run finishes the job without re-embedding what was already staged.
+    again = await ix.ingest_paths([f], tenant="t", publish=True)
+    assert again.chunks_embedded == 0
+    assert ArticleRepository(db).get_article("t", "sop-refund-en").live_revision == 2
+    texts = " ".join(await _live_texts(stack, "refund timing business days"))
+    assert "8-9 business days" in texts and "3-7 business days" not in texts
+
+
+async def test_bad_files_are_reported_and_the_rest_ingested(stack, tmp_path: Path) -> None:
+    *_, ix = stack
+    kb = tmp_path / "kb"
+    write(kb / "good.md", REFUND_EN)
+    write(kb / "empty.txt", "")
+    (kb / "broken.docx").write_bytes(b"PK\x03\x04 this is not a docx")
+    write(kb / "bad-type.md", "---\nid: x1\ntype: recipe\n---\n# Hi\n\ntext")
+    write(kb / "bad-date.md", "---\nid: x2\neffective_from: 2026-13-45\n---\n# Hi\n\ntext")
+    report = await ix.ingest_paths([kb], tenant="t", publish=True)
+    bad = {Path(e.file).name for e in report.errors}
+    assert bad == {"empty.txt", "broken.docx", "bad-type.md", "bad-date.md"}
+    assert all(e.error for e in report.errors)
+    assert report.articles == 1 and report.chunks_embedded > 0
+
+
+async def test_archive_rollback_and_effective_dates(stack, tmp_path: Path) -> None:
+    settings, db, store, ix = stack
+    f = write(tmp_path / "refund.md", REFUND_EN)
+    await ix.ingest_paths([f], tenant="t", publish=True)
+    write(f, REFUND_EN.replace("3-7 business days", "4-6 business days"))
+    await ix.ingest_paths([f], tenant="t", publish=True)
+    await ix.rollback("t", "sop-refund-en", 1)
+    texts = " ".join(await _live_texts(stack, "refund timing business days"))
+    assert "3-7 business days" in texts and "4-6 business days" not in texts
+    await ix.archive("t", "sop-refund-en")
+    assert await _live_texts(stack, "refund timing business days") == []
+    # Expired and not-yet-effective articles are never retrieved.
+    past = (date.today() - timedelta(days=1)).isoformat()
+    future = (date.today() + timedelta(days=30)).isoformat()
+    write(tmp_path / "old.md", REFUND_EN.replace("id: sop-refund-en", "id: old-en").replace(
+        "effective_from: 2026-01-01", f"effective_from: 2020-01-01\nvalid_until: {past}"))
+    write(tmp_path / "new.md", REFUND_EN.replace("id: sop-refund-en", "id: new-en").replace(
+        "effective_from: 2026-01-01", f"effective_from: {future}"))
+    await ix.ingest_paths([tmp_path / "old.md", tmp_path / "new.md"], tenant="t", publish=True)
+    assert await _live_texts(stack, "refund timing business days") == []
