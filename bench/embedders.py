@@ -67,7 +67,12 @@ def _search(q: np.ndarray, docs: np.ndarray, qids: list[str], dids: list[str]) -
 
 
 def bench(
-    model: str, tasks: set[str], data: Path, models_dir: Path | None, batch_size: int
+    model: str,
+    tasks: set[str],
+    data: Path,
+    models_dir: Path | None,
+    batch_size: int,
+    json_path: Path | None = None,
 ) -> dict[str, Any]:
     settings = Settings(  # type: ignore[call-arg]  # _env_file is pydantic-settings' own
         _env_file=None, embedder=EmbedderSettings(model=model, batch_size=batch_size)
@@ -76,6 +81,15 @@ def bench(
         settings.models_path = models_dir
     embedder = make_embedder(settings)
     out: dict[str, Any] = {"model": model, "batch_size": batch_size}
+
+    def checkpoint(step: str) -> None:
+        # Partial results survive a run that is stopped early (slow models, busy machines).
+        out["env"] = _env()
+        print(f"[{step}] " + json.dumps(out, ensure_ascii=False), file=sys.stderr, flush=True)
+        if json_path:
+            json_path.parent.mkdir(parents=True, exist_ok=True)
+            json_path.write_text(json.dumps(out, indent=2, ensure_ascii=False) + "\n")
+
     rss0 = _rss_mb()
     t0 = time.perf_counter()
     embedder.warm_up()
@@ -102,6 +116,7 @@ def bench(
         out["query_latency_ms_median"] = round(1000 * statistics.median(latencies), 1)
         out["rss_mb"] = round(_rss_mb(), 0)
         out["rss_mb_delta"] = round(_rss_mb() - rss0, 0)
+        checkpoint("speed")
 
     if "bq" in tasks:
         done = sum(len(v) for v in bq_vectors)
@@ -113,6 +128,7 @@ def bench(
         agg = ir_measures.calc_aggregate([nDCG @ 10, R @ 10], _qrels(data / "zh_bq_faq" / "qrels.tsv"), run)
         out["bq_ndcg@10"] = round(agg[nDCG @ 10], 3)
         out["bq_r@10"] = round(agg[R @ 10], 3)
+        checkpoint("bq")
 
     if "dstc" in tasks:
         corpus = _jsonl(data / "en_dstc10_kgd" / "corpus.jsonl")
@@ -128,16 +144,21 @@ def bench(
         out["dstc_r@1"] = round(agg[R @ 1], 3)
         out["dstc_r@5"] = round(agg[R @ 5], 3)
         out["dstc_mrr@5"] = round(agg[MRR @ 5], 3)
+        checkpoint("dstc")
+    out["env"] = _env()
+    return out
 
+
+def _env() -> dict[str, Any]:
     import torch
 
-    out["env"] = {
+    # The load average tells how much the CPU was shared while measuring.
+    return {
         "torch_threads": torch.get_num_threads(),
         "cpus": os.cpu_count(),
         "python": platform.python_version(),
         "load_avg_1m": round(os.getloadavg()[0], 2),
     }
-    return out
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -153,7 +174,7 @@ def main(argv: list[str] | None = None) -> int:
     unknown = tasks - {"speed", "bq", "dstc"}
     if unknown:
         p.error(f"unknown tasks: {', '.join(sorted(unknown))}")
-    result = bench(args.model, tasks, args.data, args.models_dir, args.batch_size)
+    result = bench(args.model, tasks, args.data, args.models_dir, args.batch_size, args.json)
     text = json.dumps(result, indent=2, ensure_ascii=False)
     print(text)
     if args.json:

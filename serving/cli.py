@@ -405,6 +405,117 @@ def draft(
         typer.secho(f"  flag: {f}", fg="yellow")
 
 
+ConvOpt = Annotated[Path, typer.Option("--conversation", "-c", help="Conversation JSON file.")]
+
+
+def _conversation_file(path: Path, tenant: str | None, s):
+    from assist.types import Conversation
+
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        conv = Conversation.model_validate(data)
+    except (OSError, ValueError) as e:
+        typer.secho(f"error: {path}: not a conversation JSON file ({e})", fg="red", err=True)
+        raise typer.Exit(2) from e
+    if tenant:
+        conv.tenant = tenant
+    return conv
+
+
+@app.command()
+def escalate(conversation: ConvOpt, tenant: TenantOpt = None,
+             category: Annotated[str | None, typer.Option(help="Known category (skips routing).")] = None,
+             no_llm: Annotated[bool, typer.Option("--no-llm", help="Rules and router only, no model hints.")] = False,
+             as_json: JsonOpt = False) -> None:
+    """Suggest whether, to whom and by when to escalate a conversation."""
+    s = _settings()
+    if no_llm:
+        s.escalation_use_llm = False
+    conv = _conversation_file(conversation, tenant, s)
+
+    async def go():
+        pipe, server = _pipeline(s, need_llm=s.escalation_use_llm)
+        try:
+            return (await pipe.escalate(conv, category=category))[0]
+        finally:
+            await pipe.close()
+            if server:
+                server.stop()
+
+    try:
+        d = _run(go())
+    except Exception as e:
+        _fail(e)
+    if as_json:
+        _print_json(d.model_dump(mode="json"))
+        return
+    if not d.escalate:
+        typer.echo(f"no escalation (category {d.category}, sentiment {d.sentiment})")
+        return
+    typer.secho(f"ESCALATE to {d.target} by {d.deadline} ({d.urgency}); SOP {d.sop_citation}", fg="red")
+    for r in d.reasons:
+        typer.echo(f"  - {r}")
+
+
+@app.command()
+def qa(reply: Annotated[str, typer.Option("--reply", "-r", help="The reply to check.")],
+       conversation: Annotated[Path | None, typer.Option("--conversation", "-c")] = None,
+       tenant: TenantOpt = None, as_json: JsonOpt = False) -> None:
+    """Check a reply against the tenant's quality rubric."""
+    s = _settings()
+    conv = _conversation_file(conversation, tenant, s) if conversation else None
+    t = tenant or (conv.tenant if conv else s.default_tenant)
+
+    async def go():
+        pipe, _ = _pipeline(s, need_llm=False)
+        try:
+            return (await pipe.qa(reply, tenant=t, conversation=conv))[0]
+        finally:
+            await pipe.close()
+
+    try:
+        report = _run(go())
+    except Exception as e:
+        _fail(e)
+    if as_json:
+        _print_json(report.model_dump(mode="json"))
+        return
+    typer.echo(f"score {report.score:.0f} {'PASS' if report.passed else 'FAIL'}")
+    for f in report.findings:
+        span = f" @{f.span[0]}-{f.span[1]}" if f.span else ""
+        typer.echo(f"  [{f.severity}] {f.check}{span}: {f.message}")
+
+
+@app.command()
+def summarize(conversation: ConvOpt, tenant: TenantOpt = None, as_json: JsonOpt = False) -> None:
+    """Handover summary of a conversation (issue, steps, promises, next action, deadline)."""
+    s = _settings()
+    conv = _conversation_file(conversation, tenant, s)
+
+    async def go():
+        pipe, server = _pipeline(s, need_llm=True)
+        try:
+            return (await pipe.summarize(conv))[0]
+        finally:
+            await pipe.close()
+            if server:
+                server.stop()
+
+    try:
+        out = _run(go())
+    except Exception as e:
+        _fail(e)
+    if as_json:
+        _print_json(out)
+        return
+    typer.echo(f"Issue: {out['issue']}")
+    for step in out["steps_taken"]:
+        typer.echo(f"  - {step}")
+    for p in out["promises"]:
+        typer.echo(f"  promise: {p}")
+    typer.echo(f"Next: {out['next_action']}  Deadline: {out['deadline']}")
+
+
 @app.command()
 def serve(
     host: Annotated[str | None, typer.Option()] = None,

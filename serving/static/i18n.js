@@ -59,6 +59,8 @@
       saved: "已保存：{id}（版本 {rev}）", actionDone: "已完成：{action}", kmNoKey: "请输入知识管理员密钥。",
       action_create: "创建", action_submit: "提交审核", action_approve: "批准", action_publish: "发布",
       action_archive: "归档", action_rollback: "回滚", action_update: "更新",
+      st_draft: "草稿", st_in_review: "审核中", st_approved: "已批准", st_published: "已发布", st_archived: "已归档",
+      st_superseded: "已被取代", st_index_failed: "索引失败",
     },
     en: {
       appTitle: "Reply assistant", langToggle: "中文", langToggleLabel: "切换到中文",
@@ -108,6 +110,8 @@
       saved: "Saved: {id} (revision {rev})", actionDone: "Done: {action}", kmNoKey: "Enter a knowledge manager key.",
       action_create: "created", action_submit: "submitted", action_approve: "approved", action_publish: "published",
       action_archive: "archived", action_rollback: "rolled back", action_update: "updated",
+      st_draft: "draft", st_in_review: "in review", st_approved: "approved", st_published: "published", st_archived: "archived",
+      st_superseded: "superseded", st_index_failed: "index failed",
     },
   };
 

@@ -86,7 +86,8 @@ class Service:
 
     def client(self, role: str | None = "agent", tenant: str = TENANT_A, **kw: Any) -> httpx.Client:
         headers = self.headers(role, tenant) if role else {}
-        return httpx.Client(base_url=self.base_url, headers=headers, timeout=60, **kw)
+        kw.setdefault("timeout", 60)
+        return httpx.Client(base_url=self.base_url, headers=headers, **kw)
 
 
 def _ingest(settings: Settings) -> None:

@@ -12,6 +12,7 @@ Chromium: Debian's ``/usr/bin/chromium`` (``apt-get install chromium``), or ``$A
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import re
 import shutil
@@ -37,16 +38,10 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic"
 TENANT = "nova"
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    for item in items:
-        if "tests/browser/" in str(item.fspath).replace(os.sep, "/"):
-            item.add_marker(pytest.mark.browser)
-
-
 def cited_reply(messages: list[ChatMessage], settings: GenSettings) -> str:
     """What a well-behaved model writes: grounded, cited, PII placeholders kept as given."""
     if settings.json_schema is not None:
-        return __import__("json").dumps(example_for_schema(settings.json_schema), ensure_ascii=False)
+        return json.dumps(example_for_schema(settings.json_schema), ensure_ascii=False)
     if LLM_MODE["down"]:
         raise LLMError("connection refused by the model server at 127.0.0.1 (test: model down)", retryable=True)
     prompt = "\n".join(m.content for m in messages)
@@ -55,7 +50,8 @@ def cited_reply(messages: list[ChatMessage], settings: GenSettings) -> str:
         return ("您好，非常抱歉物流延迟给您带来不便。订单延迟超过 3 天，我们会为您发放 20 元优惠券作为补偿 [1]。"
                 "我们已加急处理您的订单，如有进展会第一时间联系您" + (f"（{phone.group(0)}）" if phone else "") + " [2]。")
     return ("Sorry for the delay. For delays over 3 days we add a 5 USD coupon to your account [1]. "
-            "We have asked the warehouse to expedite your order and will update you [2].")
+            "We have asked the warehouse to expedite your order and will update you"
+            + (f" on {phone.group(0)}" if phone else "") + " [2].")
 
 
 LLM_MODE: dict[str, bool] = {"down": False}

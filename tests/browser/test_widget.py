@@ -99,7 +99,10 @@ def test_escalation_banner_and_reject(live_app: LiveApp, page_factory, llm_mode)
     banner = page.locator("#escalation")
     banner.wait_for()
     assert page.locator("#esc-title").inner_text().startswith("升级至")
+    # The widget stamps the live conversation with the current time, so the deadline is set.
+    assert page.locator("#esc-deadline").get_attribute("datetime")
     page.locator("#esc-countdown").filter(has_text=":").wait_for()
+    assert "剩余" in page.locator("#esc-countdown").inner_text()
     assert page.locator("#esc-reasons li").count() >= 1
     if page.locator("#status").get_attribute("data-status") in ("drafted", "curated"):
         page.click("#act-reject")
@@ -131,7 +134,9 @@ def test_model_down_shows_sources(live_app: LiveApp, page_factory, llm_mode) -> 
 def test_360px_layout_and_no_jump(live_app: LiveApp, page_factory, llm_mode) -> None:
     page = _widget(page_factory(width=360, height=780), live_app, lang="zh")
     page.locator("#paste summary").click()
-    page.fill("#paste-text", "客户：我的订单 NV20250312001 物流延迟三天了，有补偿吗？")
+    page.fill("#paste-text", "客户：我的订单 NV20250312001 已经延迟三天了还没发货，到底怎么回事？\n"
+                             "坐席：您好，非常抱歉给您带来不便，我马上为您查询。\n"
+                             "客户：物流延迟有补偿吗？我的手机号是 13812345678，请尽快回复我。")
     page.click("#paste-go")
     page.locator("#draft").filter(has_text="您好").wait_for()
     y_streaming = page.locator("#act-insert").bounding_box()["y"]

@@ -74,14 +74,15 @@
     state.articles = await api("/v1/articles");
     renderArticles();
   }
-  function statusBadge(s) { return '<span class="badge ' + esc(s) + '">' + esc(s) + "</span>"; }
+  function stLabel(s) { var l = t("st_" + s); return l === "st_" + s ? s : l; }
+  function statusBadge(s) { return '<span class="badge ' + esc(s) + '">' + esc(stLabel(s)) + "</span>"; }
   function renderArticles() {
     var q = $("filter").value.trim().toLowerCase();
     var rows = state.articles.filter(function (a) { return !q || (a.title + " " + a.id).toLowerCase().indexOf(q) >= 0; });
     $("articles").querySelector("tbody").innerHTML = rows.length ? rows.map(function (a) {
       return '<tr data-id="' + esc(a.id) + '"' + (state.current && state.current.id === a.id ? ' class="sel"' : "") + '><td><button type="button" class="link" data-open="' +
         esc(a.id) + '">' + esc(a.title) + '</button><div class="muted">' + esc(a.id) + "</div></td><td>" + esc(a.type) + "</td><td>" +
-        esc(a.language) + "</td><td>" + statusBadge(a.status) + "</td><td>" + esc(a.live_revision == null ? "–" : a.live_revision) +
+        esc(a.language) + "</td><td>" + statusBadge(a.status) + '</td><td class="nowrap">' + esc(a.live_revision == null ? "–" : a.live_revision) +
         " / " + esc(a.latest_revision) + "</td></tr>";
     }).join("") : '<tr><td colspan="5" class="muted">' + esc(t("noArticles")) + "</td></tr>";
   }
@@ -94,10 +95,10 @@
     $("d-title").textContent = a.title;
     $("d-meta").textContent = [a.id, a.type, a.language, a.product || "", t("live") + ": " + (a.live_revision || "–"),
       t("latest") + ": " + a.latest_revision].filter(Boolean).join(" · ");
-    $("d-status").className = "badge " + a.status; $("d-status").textContent = a.status;
+    $("d-status").className = "badge " + a.status; $("d-status").textContent = stLabel(a.status);
     $("d-status").setAttribute("data-status", a.status);
     $("revs").querySelector("tbody").innerHTML = revs.map(function (r) {
-      return '<tr data-rev="' + r.revision + '"><td>' + r.revision + (r.revision === a.live_revision ? " ●" : "") + "</td><td>" + esc(r.state) +
+      return '<tr data-rev="' + r.revision + '"><td>' + r.revision + (r.revision === a.live_revision ? " ●" : "") + "</td><td>" + esc(stLabel(r.state)) +
         "</td><td>" + esc(r.created_by || "") + "</td><td>" + esc(fmtTime(r.created_at)) + "</td><td>" + r.chunks +
         '</td><td><button type="button" class="link" data-view-rev="' + r.revision + '">' + esc(t("view")) + "</button></td></tr>";
     }).join("");
@@ -106,8 +107,14 @@
     if (revs.length > 1) { $("diff-from").value = revs[revs.length - 2].revision; $("diff-to").value = revs[revs.length - 1].revision; }
     var pub = revs.filter(function (r) { return r.revision !== a.live_revision && /published|archived|superseded/.test(r.state); });
     $("rb-rev").innerHTML = (pub.length ? pub : revs).map(function (r) {
-      return '<option value="' + r.revision + '">' + r.revision + " · " + esc(r.state) + "</option>";
+      return '<option value="' + r.revision + '">' + r.revision + " · " + esc(stLabel(r.state)) + "</option>";
     }).join("");
+    // Offer only the workflow steps the latest revision can take.
+    var latest = revs.filter(function (r) { return r.revision === a.latest_revision; })[0] || {};
+    var allowed = { submit: latest.state === "draft", approve: latest.state === "in_review",
+      publish: latest.state === "draft" || latest.state === "approved", archive: a.status !== "archived" };
+    document.querySelectorAll("[data-action]").forEach(function (b) { b.disabled = !allowed[b.getAttribute("data-action")]; });
+    $("rb-go").disabled = !pub.length;
     $("events").querySelector("tbody").innerHTML = events.map(function (e) {
       return "<tr><td>" + esc(fmtTime(e.at)) + "</td><td>" + esc(t("action_" + e.action) === "action_" + e.action ? e.action : t("action_" + e.action)) +
         "</td><td>" + esc(e.revision == null ? "" : e.revision) + "</td><td>" + esc(e.actor || "") + "</td><td>" + esc(e.note || "") + "</td></tr>";
@@ -208,6 +215,7 @@
   }
   async function upload(publish) {
     if (!$("u-files").files.length) return;
+    $("u-report").textContent = "";
     var r = await api("/v1/articles/upload", { body: uploadForm(publish) });
     $("u-report").innerHTML = esc(t("uploaded", { files: r.files, articles: r.articles, chunks: r.chunks_total })) +
       (r.errors.length ? '<ul class="err">' + r.errors.map(function (e) { return "<li>" + esc(e.file) + ": " + esc(e.error) + "</li>"; }).join("") + "</ul>" : "");

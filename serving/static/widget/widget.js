@@ -61,7 +61,10 @@
 
   // ------------------------------------------------------------------ conversation in
   function convBody(conv) {
-    return { turns: conv.turns, channel: conv.channel || null, customer: conv.customer || {} };
+    // The service never reads the wall clock (decisions are reproducible from the input), so a
+    // live conversation is stamped here: escalation deadlines are counted from this moment.
+    return { turns: conv.turns, channel: conv.channel || null, customer: conv.customer || {},
+      now: conv.now || new Date().toISOString() };
   }
   function parsePaste(text) {
     var turns = [];
@@ -409,7 +412,7 @@
       if (m.key) state.key = m.key;
       if (m.lang === "zh" || m.lang === "en") setLang(m.lang);
     } else if (m.type === "assist:conversation") {
-      run({ turns: m.turns, channel: m.channel, customer: m.customer });
+      run({ turns: m.turns, channel: m.channel, customer: m.customer, now: m.now });
     }
   });
   $("lang").addEventListener("click", function () { setLang(state.lang === "zh" ? "en" : "zh"); });

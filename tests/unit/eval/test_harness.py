@@ -125,12 +125,13 @@ async def test_smoke_beir_rag_report_on_two_samples(tmp_path: Path, fake_setting
         from eval.rag import evaluate_rag
 
         ctx.settings.retrieval.min_dense_score = -1.0  # fake vectors: never "not covered"
-        llm = FakeChatModel(reply_fn=lambda messages: "退款 3-7 个工作日到账 [1]")
+        llm = FakeChatModel(reply_fn=lambda messages, gen: "退款 3-7 个工作日到账 [1]")
         res = await evaluate_rag(ctx, rag, llm, limit=2, noise=[0.0])
         assert res.metrics["accuracy@noise0.0"] == pytest.approx(0.5)
         assert res.metrics["rejection_rate"] == 0.0
         assert llm.calls, "the drafting prompt path must call the model"
-        assert "draft" in llm.calls[0].messages[0].content.lower() or llm.calls[0].messages[0].role == "system"
+        first = llm.calls[0].messages
+        assert first[0].role == "system" and "[1]" in first[-1].content and "退款 3-7" in first[-1].content
 
         paths = write_report(out, EvalRunRepository(ctx.db).list(kind="retrieval"), tmp_path / "report")
         html = paths["html"].read_text(encoding="utf-8")
