@@ -31,6 +31,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from assist.embedders.base import Embedder
 from assist.errors import ConfigError
+from assist.rules_loader import load_yaml_model
 
 RoutingMethod = Literal["logreg", "knn"]
 OOSSignal = Literal["similarity", "confidence"]
@@ -377,24 +378,7 @@ class Taxonomy(BaseModel):
     @classmethod
     def load(cls, path: str | Path) -> Taxonomy:
         """Load and validate a taxonomy file; errors are ``ConfigError("FILE:LINE: reason")``."""
-        return _load_yaml_model(Path(path), cls)
-
-
-def _load_yaml_model(path: Path, model: type[Any]) -> Any:
-    """Use the shared rules loader (file:line errors); a plain fallback until it exists."""
-    try:
-        from assist.rules_loader import load_yaml_model
-    except ImportError:  # pragma: no cover - the shared loader is being written in parallel
-        import yaml
-        from pydantic import ValidationError
-
-        if not path.exists():
-            raise ConfigError(f"{path}: file not found") from None
-        try:
-            return model.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")))
-        except (yaml.YAMLError, ValidationError) as e:
-            raise ConfigError(f"{path}:1: {e}") from e
-    return load_yaml_model(path, model)
+        return load_yaml_model(Path(path), cls)
 
 
 def load_examples(path: str | Path) -> list[tuple[str, str]]:

@@ -79,7 +79,12 @@ def _judge(cfg: JudgeConfig) -> Any:
 
 def _evaluate(samples: Sequence[AnswerSample], judge: JudgeConfig, embedder: Embedder) -> list[dict[str, float]]:
     from ragas import EvaluationDataset, evaluate
-    from ragas.metrics import Faithfulness, LLMContextPrecisionWithReference, LLMContextRecall, ResponseRelevancy
+    from ragas.metrics import (
+        Faithfulness,
+        LLMContextPrecisionWithReference,
+        LLMContextRecall,
+        ResponseRelevancy,
+    )
     from ragas.run_config import RunConfig
 
     data = EvaluationDataset.from_list([s.__dict__ for s in samples])

@@ -366,7 +366,7 @@ def best_threshold(pos: Sequence[float], neg: Sequence[float]) -> dict[str, floa
         1.0
     """
     values = sorted(set(pos) | set(neg))
-    cands = [values[0] - 1e-6] + [(a + b) / 2 for a, b in zip(values, values[1:])] + [values[-1] + 1e-6]
+    cands = [values[0] - 1e-6] + [(a + b) / 2 for a, b in zip(values, values[1:], strict=False)] + [values[-1] + 1e-6]
     best = {"threshold": cands[0], "balanced_accuracy": -1.0, "tpr": 0.0, "tnr": 0.0}
     for t in cands:
         tpr = sum(p >= t for p in pos) / len(pos) if pos else 0.0

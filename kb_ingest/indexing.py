@@ -269,7 +269,8 @@ class Indexer:
         stale = sorted(old_ids - set(new_ids))
         return await self.store.delete(stale) if stale else 0
 
-    async def publish(self, tenant: str, article_id: str, revision: int, *, actor: str = "cli") -> int:
+    async def publish(self, tenant: str, article_id: str, revision: int, *, actor: str = "cli",
+                      note: str | None = None) -> int:
         """Make ``revision`` the live one (index first, then the database).
 
         Returns the number of chunks deleted from the index.
@@ -278,24 +279,25 @@ class Indexer:
         rev = self._articles.get_revision(tenant, article_id, revision)
         assert rev is not None
         if rev.state in ("draft", "approved"):
-            self._articles.transition(tenant, article_id, revision, "publish", actor=actor)
+            self._articles.transition(tenant, article_id, revision, "publish", actor=actor, note=note)
         elif rev.state in ("superseded", "archived"):
-            self._articles.transition(tenant, article_id, revision, "rollback", actor=actor)
+            self._articles.transition(tenant, article_id, revision, "rollback", actor=actor, note=note)
         else:
             self._articles.set_live(tenant, article_id, revision, actor=actor)
         self._articles.mark_index_state(tenant, article_id, revision, "live")
         return deleted
 
-    async def archive(self, tenant: str, article_id: str, *, actor: str = "cli") -> int:
+    async def archive(self, tenant: str, article_id: str, *, actor: str = "cli", note: str | None = None) -> int:
         """Take an article out of search; its revisions stay in the database for rollback."""
         article = self._articles.get_article(tenant, article_id)
         if article is None:
             raise NotFoundError(f"no article {article_id!r} in tenant {tenant!r}")
         revision = article.live_revision or article.latest_revision
-        self._articles.transition(tenant, article_id, revision, "archive", actor=actor)
+        self._articles.transition(tenant, article_id, revision, "archive", actor=actor, note=note)
         return await self.store.delete_article(tenant, article_id)
 
-    async def rollback(self, tenant: str, article_id: str, to_revision: int, *, actor: str = "cli") -> int:
+    async def rollback(self, tenant: str, article_id: str, to_revision: int, *, actor: str = "cli",
+                       note: str | None = None) -> int:
         """Serve an earlier published revision again; re-embeds only chunks deleted since."""
         rev = self._articles.get_revision(tenant, article_id, to_revision)
         if rev is None:
@@ -307,7 +309,7 @@ class Indexer:
         self._articles.mark_index_state(tenant, article_id, to_revision, "staged",
                                         chunk_ids=[c.id for c in chunks])
         deleted = await self._switch(tenant, article_id, to_revision)
-        self._articles.transition(tenant, article_id, to_revision, "rollback", actor=actor)
+        self._articles.transition(tenant, article_id, to_revision, "rollback", actor=actor, note=note)
         self._articles.mark_index_state(tenant, article_id, to_revision, "live")
         return deleted
 

@@ -16,9 +16,9 @@ else
   echo "PostgreSQL is not available: the postgres tests will be skipped" >&2
 fi
 
-echo "==> Chromium for the browser tests"
-if ! command -v chromium >/dev/null; then
-  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
+echo "==> Chromium (and CJK fonts for the screenshots) for the browser tests"
+if ! command -v chromium >/dev/null || ! fc-list 2>/dev/null | grep -qi "noto.*cjk"; then
+  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk >/dev/null) \
     || echo "could not install chromium: browser tests will fail" >&2
 fi
 

@@ -198,12 +198,12 @@ class PreviewPublic(BaseModel):
 
 
 class WorkflowRequest(_Strict):
-    revision: int | None = None
+    revision: int | None = Field(None, ge=1, le=2**31 - 1)
     note: str | None = Field(None, max_length=2000)
 
 
 class RollbackRequest(_Strict):
-    to_revision: int = Field(ge=1)
+    to_revision: int = Field(ge=1, le=2**31 - 1)
     note: str | None = Field(None, max_length=2000)
 
 

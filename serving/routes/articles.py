@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Annotated
 
 from fastapi import APIRouter, File, Form, Query, Request, UploadFile
+from fastapi import Path as PathParam
 
 from assist.db import ArticleRepository
 from assist.errors import InputError, NotFoundError
@@ -31,6 +32,11 @@ from serving.schemas import (
 )
 
 router = APIRouter(prefix="/v1/articles", tags=["articles"])
+
+# Revision numbers are bounded so an absurd one is a 422, not a database overflow (500):
+# SQLite and PostgreSQL integers are 64-bit at most.
+MAX_REVISION = 2**31 - 1
+RevisionPath = Annotated[int, PathParam(ge=1, le=MAX_REVISION)]
 
 
 def _indexer(request: Request):
@@ -178,7 +184,7 @@ def revisions(article_id: str, caller: AnyReaderDep, db: DbDep) -> list[Revision
 
 
 @router.get("/{article_id}/revisions/{revision}", summary="One revision's content")
-def revision(article_id: str, revision: int, caller: AnyReaderDep, db: DbDep) -> dict:
+def revision(article_id: str, revision: RevisionPath, caller: AnyReaderDep, db: DbDep) -> dict:
     r = ArticleRepository(db).get_revision(caller.tenant, article_id, revision)
     if r is None:
         raise NotFoundError(f"article {article_id!r} has no revision {revision}")
@@ -192,8 +198,9 @@ def _render(blocks) -> str:
 
 
 @router.get("/{article_id}/diff", summary="Unified diff between two revisions")
-def diff(article_id: str, caller: AnyReaderDep, db: DbDep, from_revision: int = Query(..., alias="from", ge=1),
-         to_revision: int = Query(..., alias="to", ge=1)) -> dict:
+def diff(article_id: str, caller: AnyReaderDep, db: DbDep,
+         from_revision: int = Query(..., alias="from", ge=1, le=MAX_REVISION),
+         to_revision: int = Query(..., alias="to", ge=1, le=MAX_REVISION)) -> dict:
     repo = ArticleRepository(db)
     a = repo.get_revision(caller.tenant, article_id, from_revision)
     b = repo.get_revision(caller.tenant, article_id, to_revision)
@@ -232,20 +239,21 @@ def approve(article_id: str, body: WorkflowRequest, caller: KMDep, db: DbDep) ->
 @router.post("/{article_id}/publish", response_model=ArticlePublic, summary="Publish: the revision goes live atomically")
 async def publish(article_id: str, body: WorkflowRequest, caller: KMDep, db: DbDep, request: Request) -> ArticlePublic:
     rev = _rev(db, caller.tenant, article_id, body.revision)
-    await _indexer(request).publish(caller.tenant, article_id, rev, actor=caller.name)
+    await _indexer(request).publish(caller.tenant, article_id, rev, actor=caller.name, note=body.note)
     request.app.state.pipeline.invalidate_entities(caller.tenant)
     return _public(_get(db, caller.tenant, article_id))
 
 
 @router.post("/{article_id}/archive", response_model=ArticlePublic, summary="Archive: out of search, kept for rollback")
 async def archive(article_id: str, body: WorkflowRequest, caller: KMDep, db: DbDep, request: Request) -> ArticlePublic:
-    await _indexer(request).archive(caller.tenant, article_id, actor=caller.name)
+    await _indexer(request).archive(caller.tenant, article_id, actor=caller.name, note=body.note)
     request.app.state.pipeline.invalidate_entities(caller.tenant)
     return _public(_get(db, caller.tenant, article_id))
 
 
 @router.post("/{article_id}/rollback", response_model=ArticlePublic, summary="Serve an earlier published revision again")
 async def rollback(article_id: str, body: RollbackRequest, caller: KMDep, db: DbDep, request: Request) -> ArticlePublic:
-    await _indexer(request).rollback(caller.tenant, article_id, body.to_revision, actor=caller.name)
+    await _indexer(request).rollback(caller.tenant, article_id, body.to_revision, actor=caller.name,
+                                      note=body.note)
     request.app.state.pipeline.invalidate_entities(caller.tenant)
     return _public(_get(db, caller.tenant, article_id))

@@ -11,7 +11,7 @@ from fastapi.responses import StreamingResponse
 
 from assist.errors import AssistError
 from assist.types import Conversation, Draft
-from serving.deps import AgentDep, DbDep, PipelineDep
+from serving.deps import AgentDep, PipelineDep
 from serving.errors import status_for
 from serving.routes.search import source_public
 from serving.schemas import (

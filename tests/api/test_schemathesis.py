@@ -40,7 +40,7 @@ def test_no_server_errors(service: Service) -> None:
         def run(case) -> None:
             response = case.call(base_url=service.base_url, headers=headers, timeout=60)
             if response.status_code >= 500:
-                failures.append(f"{op.method.upper()} {op.path} -> {response.status_code}: "
+                failures.append(f"{case.operation.method.upper()} {case.operation.path} -> {response.status_code}: "
                                 f"{case.as_curl_command()} :: {response.text[:300]}")
 
         run()

@@ -161,5 +161,6 @@ def test_screenshot_km(live_app: LiveApp, page_factory, lang: str) -> None:
         page.locator("#articles [data-open]").first.click()
     page.locator("#events tbody tr").first.wait_for()
     assert page.locator("h1").inner_text() == ("知识管理" if lang == "zh" else "Knowledge management")
+    page.evaluate("() => document.activeElement && document.activeElement.blur()")
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / f"km-{lang}.png"))

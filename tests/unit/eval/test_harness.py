@@ -17,7 +17,7 @@ from eval.gate import check_gate, flatten
 from eval.harness import ir_scores, store_outcome
 from eval.rag import answer_ok, mix
 from eval.report import write_report
-from eval.retrieval import EvalContext, best_threshold, evaluate_beir, evaluate_golden
+from eval.retrieval import EvalContext, best_threshold, evaluate_beir
 from eval.routing import routing_metrics
 
 pytestmark = pytest.mark.unit
