@@ -114,6 +114,10 @@ class RetrievalSettings(BaseModel):
     """Return a published FAQ answer verbatim when its question matches at least this well."""
     history_turns: int = 4
     """Conversation turns that form the search query (entity carry-over)."""
+    draft_passages: int = 3
+    """Passages given to the drafting model (the best of ``top_k``)."""
+    passage_chars: int = 600
+    """Each passage is cut to this many characters in the drafting prompt (context budget)."""
     rerank_model: str | None = None
     max_message_chars: int = 4000
 

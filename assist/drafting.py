@@ -33,14 +33,19 @@ class Passage:
     source: RetrievedChunk
 
 
-def make_passages(chunks: Sequence[RetrievedChunk]) -> tuple[list[Passage], list[str]]:
-    """Number the retrieved chunks [1..n] and strip planted instructions from their text."""
+def make_passages(chunks: Sequence[RetrievedChunk], *, max_chars: int | None = None
+                  ) -> tuple[list[Passage], list[str]]:
+    """Number the retrieved chunks [1..n], strip planted instructions from their text and
+    cut each to ``max_chars`` (the model's context is a budget shared by all passages)."""
     passages, flags = [], []
     for i, r in enumerate(chunks, start=1):
         clean = sanitize(r.chunk.text)
         if clean.flagged:
             flags.append(f"injection_removed:{r.chunk.article_id}")
-        passages.append(Passage(i, r.chunk.title, r.chunk.section, clean.text, r))
+        text = " ".join(clean.text.split())
+        if max_chars and len(text) > max_chars:
+            text = text[:max_chars].rstrip() + "…"
+        passages.append(Passage(i, r.chunk.title, r.chunk.section, text, r))
     return passages, flags
 
 
@@ -76,6 +81,47 @@ def check_citations(text: str, n_passages: int) -> CheckedText:
     return CheckedText(out, used, invalid)
 
 
+def attribute_and_check(text: str, passages: Sequence[Passage], *, attribute_at: float = 0.6,
+                        support_at: float = 0.3) -> tuple[str, list[str]]:
+    """Ground a generated reply sentence by sentence.
+
+    A sentence without a citation whose content clearly comes from one passage (token
+    overlap >= ``attribute_at``) gets that passage's marker (small models often forget
+    them); a cited sentence whose tokens its passages do not support (< ``support_at``) is
+    flagged for the agent. Returns the text and flags.
+    """
+    from assist.quality import sentence_spans, support_overlap
+
+    if not passages:
+        return text, []
+    out: list[str] = []
+    flags: list[str] = []
+    pos = 0
+    attributed = False
+    for s, e in sentence_spans(text):
+        out.append(text[pos:s])
+        sentence = text[s:e]
+        cited = [int(m.group(1)) for m in _CITE.finditer(sentence)]
+        if not cited:
+            scores = [(support_overlap(sentence, p.text + " " + p.title), p.number) for p in passages]
+            best, number = max(scores)
+            if best >= attribute_at:
+                end = len(sentence.rstrip("。．.!！?？"))
+                sentence = f"{sentence[:end]} [{number}]{sentence[end:]}"
+                attributed = True
+        else:
+            support = " ".join(passages[n - 1].text + " " + passages[n - 1].title
+                               for n in cited if 1 <= n <= len(passages))
+            if support and support_overlap(sentence, support) < support_at:
+                flags.append(f"unsupported_sentence:{s}-{e}")
+        out.append(sentence)
+        pos = e
+    out.append(text[pos:])
+    if attributed:
+        flags.append("citations_attributed")
+    return "".join(out), flags
+
+
 def citations_for(used: Sequence[int], passages: Sequence[Passage]) -> list[Citation]:
     out = []
     for n in used:
@@ -108,17 +154,21 @@ class DraftWriter:
     prompts: PromptLibrary
     company: str = "Nova Electronics"
     gen: GenSettings | None = None
+    history_turns: int = 4
 
     def messages(self, turns: Sequence[Turn], passages: Sequence[Passage], language: str,
                  style: Sequence[str]) -> list[ChatMessage]:
         names = _ROLE_NAMES[language]
-        history = [{"role": names.get(t.role, t.role), "text": sanitize(t.text).text or t.text} for t in turns]
+        clean = [(t, sanitize(t.text).text or t.text) for t in turns]
+        question = clean[-1][1] if clean else ""
+        history = [{"role": names.get(t.role, t.role), "text": text} for t, text in clean[-self.history_turns - 1:-1]]
         system = self.prompts.render("draft_reply", language, company=self.company, style=list(style))
         user = self.prompts.render(
             "draft_reply_input",
             language,
             passages=[{"number": p.number, "title": p.title, "section": p.section, "text": p.text} for p in passages],
             history=history,
+            question=question,
         )
         return [ChatMessage(role="system", content=system), ChatMessage(role="user", content=user)]
 
@@ -131,4 +181,5 @@ class DraftWriter:
             yield delta
 
     def _gen(self) -> GenSettings:
-        return self.gen or GenSettings(temperature=0.2, max_tokens=400)
+        # A presence penalty stops small models from looping over the passages.
+        return self.gen or GenSettings(temperature=0.3, max_tokens=300, presence_penalty=0.6)

@@ -23,7 +23,14 @@ from typing import Any
 
 from assist.config import Settings
 from assist.db import Database
-from assist.drafting import DraftWriter, Passage, check_citations, citations_for, make_passages
+from assist.drafting import (
+    DraftWriter,
+    Passage,
+    attribute_and_check,
+    check_citations,
+    citations_for,
+    make_passages,
+)
 from assist.embedders import make_embedder
 from assist.embedders.base import Embedder
 from assist.errors import InputError, LLMError, NotFoundError
@@ -274,7 +281,8 @@ class AssistPipeline:
             yield {"type": "delta", "text": draft.text}
             yield {"type": "done", "draft": draft}
             return
-        passages, flags = make_passages(result.chunks)
+        rs = self.settings.retrieval
+        passages, flags = make_passages(result.chunks[: rs.draft_passages], max_chars=rs.passage_chars)
         style = await self._style(conversation.tenant, language)
         parts: list[str] = []
         started = time.perf_counter()
@@ -296,7 +304,9 @@ class AssistPipeline:
     def _finish(self, draft_id: str, raw: str, passages: list[Passage], flags: list[str], language: str,
                 result: RetrievalResult, mapping: dict[str, str]) -> Draft:
         checked = check_citations(raw, len(passages))
-        flags = list(flags)
+        text, grounding_flags = attribute_and_check(checked.text, passages)
+        checked = check_citations(text, len(passages))
+        flags = list(flags) + grounding_flags
         if checked.invalid:
             flags.append("invalid_citations_removed")
         if not checked.used:

@@ -948,3 +948,17 @@ class QualityChecker:
         spans += [(m.start(), m.end()) for m in _PLACEHOLDER.finditer(reply)]
         spans += [(m.start(), m.end()) for m in re.finditer(r"\d*[*＊•]{2,}\d*", reply)]
         return spans
+
+
+def sentence_spans(text: str) -> list[tuple[int, int]]:
+    """Sentence spans of ``text`` (Chinese and English sentence ends)."""
+    return _sentences(text)
+
+
+def support_overlap(sentence: str, source: str) -> float:
+    """Share of the sentence's content tokens (English words, Chinese bigrams) that occur in
+    ``source``; citation markers and placeholders are ignored. 0.0 for contentless text."""
+    tokens = _content_tokens(sentence)
+    if not tokens:
+        return 0.0
+    return len(tokens & _content_tokens(source)) / len(tokens)

@@ -202,6 +202,8 @@ class GenSettings(BaseModel):
     top_p: float | None = None
     stop: list[str] | None = None
     seed: int | None = None
+    presence_penalty: float | None = None
+    frequency_penalty: float | None = None
     json_schema: dict[str, Any] | None = None
     """When set, the model is asked for JSON matching this schema (``response_format``)."""
     timeout_s: float | None = None

@@ -79,7 +79,9 @@ def load_corpus(name: str) -> list[Doc]:
 
 def load_queries(n: int, *, corpora: Sequence[str] = ("zh_bq_faq", "en_dstc10_kgd")) -> list[str]:
     """``n`` real queries, alternating between ``corpora`` (first rows of each queries.jsonl)."""
-    pools = [[str(r["text"]) for r in read_jsonl(DATA / c / "queries.jsonl") if r.get("text")] for c in corpora]
+    pools = [
+        [str(r["text"]) for r in read_jsonl(DATA / c / "queries.jsonl") if r.get("text")] for c in corpora
+    ]
     out: list[str] = []
     i = 0
     while len(out) < n and any(i < len(p) for p in pools):
@@ -222,7 +224,9 @@ def save_cache(name: str, vecs: np.ndarray, seconds: float) -> None:
     cache = SCRATCH / "cache"
     cache.mkdir(parents=True, exist_ok=True)
     np.save(cache / f"{name}.npy", vecs.astype(np.float32))
-    (cache / f"{name}.json").write_text(json.dumps({"n": len(vecs), "seconds": seconds, "loadavg": os.getloadavg()}))
+    (cache / f"{name}.json").write_text(
+        json.dumps({"n": len(vecs), "seconds": seconds, "loadavg": os.getloadavg()})
+    )
 
 
 # --------------------------------------------------------------------------- index builds
@@ -256,9 +260,13 @@ def plan_index(size: int, embedder: Any, *, seed: int = 7) -> tuple[IndexPlan, d
         for d in base:
             if len(docs) >= size:
                 break
-            docs.append(d if copy == 0 else Doc(d.corpus, f"{d.id}~{copy}", d.text, d.title, d.language, d.product))
+            docs.append(
+                d if copy == 0 else Doc(d.corpus, f"{d.id}~{copy}", d.text, d.title, d.language, d.product)
+            )
         copy += 1
-    real_vecs, enc_s = encode_cached(embedder, f"zh_bq_faq-{REAL_ROWS}", [doc_embedding_text(d) for d in real_docs])
+    real_vecs, enc_s = encode_cached(
+        embedder, f"zh_bq_faq-{REAL_ROWS}", [doc_embedding_text(d) for d in real_docs]
+    )
     n_real = min(size, len(real_docs))
     rng = np.random.default_rng(seed)
     dense = np.empty((size, real_vecs.shape[1]), dtype=np.float32)
@@ -273,8 +281,11 @@ def plan_index(size: int, embedder: Any, *, seed: int = 7) -> tuple[IndexPlan, d
         f"{n_real} real e5 passage vectors (zh_bq_faq); {size - n_real} synthetic "
         "(real e5 vector + noise, cos~0.9); sparse vectors from the real text of every point"
     )
-    enc = {"real_texts": len(real_docs), "real_encode_s": round(enc_s, 1),
-           "real_passages_per_s": round(len(real_docs) / enc_s, 1) if enc_s else None}
+    enc = {
+        "real_texts": len(real_docs),
+        "real_encode_s": round(enc_s, 1),
+        "real_passages_per_s": round(len(real_docs) / enc_s, 1) if enc_s else None,
+    }
     return IndexPlan(docs, dense, n_real, note), enc
 
 

@@ -50,8 +50,10 @@ async def run(port: int, max_tokens: int) -> dict[str, Any]:
     from assist.types import ChatMessage, GenSettings
 
     llm_pkg.ALLOW_BACKEND_REQUESTS = True  # this script exists to call the backend
-    settings = bench_settings(SCRATCH / "gen-home", llm={"provider": "embedded", "engine_port": port,
-                                                          "engine_python": "/work/vllm-venv/bin/python"})
+    settings = bench_settings(
+        SCRATCH / "gen-home",
+        llm={"provider": "embedded", "engine_port": port, "engine_python": "/work/vllm-venv/bin/python"},
+    )
     from transformers import AutoTokenizer
 
     tok = AutoTokenizer.from_pretrained(str(resolve_model_dir(settings)), local_files_only=True)
@@ -61,9 +63,11 @@ async def run(port: int, max_tokens: int) -> dict[str, Any]:
     start_s = time.perf_counter() - t0
     model = OpenAICompatibleChatModel(server.base_url, settings.llm.model)
     gen = GenSettings(temperature=0.0, max_tokens=max_tokens, seed=0)
-    rows = []
+    rows: list[dict[str, Any]] = []
     try:
-        async for _ in model.stream([ChatMessage(role="user", content="你好")], settings=GenSettings(max_tokens=4)):
+        async for _ in model.stream(
+            [ChatMessage(role="user", content="你好")], settings=GenSettings(max_tokens=4)
+        ):
             pass  # warm-up
         for p in PROMPTS:
             t_send = time.perf_counter()
@@ -77,17 +81,21 @@ async def run(port: int, max_tokens: int) -> dict[str, Any]:
             text = "".join(parts)
             n = len(tok.encode(text, add_special_tokens=False))
             assert t_first is not None and t_last is not None
-            rows.append({
-                "ttft_ms": round((t_first - t_send) * 1000, 1),
-                "tokens": n,
-                "decode_tok_per_s": round((n - 1) / (t_last - t_first), 2) if n > 1 and t_last > t_first else None,
-                "total_s": round(t_last - t_send, 2),
-            })
+            rows.append(
+                {
+                    "ttft_ms": round((t_first - t_send) * 1000, 1),
+                    "tokens": n,
+                    "decode_tok_per_s": round((n - 1) / (t_last - t_first), 2)
+                    if n > 1 and t_last > t_first
+                    else None,
+                    "total_s": round(t_last - t_send, 2),
+                }
+            )
     finally:
         await model.aclose()
         await server.astop()
-    ttft = [r["ttft_ms"] for r in rows]
-    rates = [r["decode_tok_per_s"] for r in rows if r["decode_tok_per_s"]]
+    ttft: list[float] = [float(r["ttft_ms"]) for r in rows]
+    rates: list[float] = [float(r["decode_tok_per_s"]) for r in rows if r["decode_tok_per_s"]]
     return {
         "server_start_or_reuse_s": round(start_s, 1),
         "prompts": len(rows),

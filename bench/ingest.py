@@ -52,8 +52,11 @@ def _instrument(indexer: Any, timer: StageTimer) -> None:
     """Time the indexer's collaborators (instance attributes / module functions)."""
     import kb_ingest.indexing as ix
 
-    for attr, name in (("parse_file", "parse"), ("chunk_article", "chunk (incl. token counting)"),
-                       ("latest_revisions", "db: latest_revisions")):
+    for attr, name in (
+        ("parse_file", "parse"),
+        ("chunk_article", "chunk (incl. token counting)"),
+        ("latest_revisions", "db: latest_revisions"),
+    ):
         fn = getattr(ix, attr)
         if not hasattr(fn, "__wrapped_bench__"):
             timer.wrap_sync(ix, attr, name)
@@ -145,28 +148,32 @@ async def run_rate(repeats: int, profile: bool, limit: int | None = None) -> dic
             prof.dump_stats(str(SCRATCH / "ingest.prof"))
         _unwrap()
         n = rep.chunks_embedded
-        runs.append({
-            "chunks": n,
-            "articles": rep.articles,
-            "errors": len(rep.errors),
-            "raw_encode_s": round(raw_s, 2),
-            "raw_passages_per_s": round(len(texts) / raw_s, 1),
-            "ingest_s": round(ingest_s, 2),
-            "ingest_chunks_per_s": round(n / ingest_s, 1),
-            "ingest_over_raw_pct": round(100 * (n / ingest_s) / (len(texts) / raw_s), 1),
-            "stages": timer.report(ingest_s),
-        })
+        runs.append(
+            {
+                "chunks": n,
+                "articles": rep.articles,
+                "errors": len(rep.errors),
+                "raw_encode_s": round(raw_s, 2),
+                "raw_passages_per_s": round(len(texts) / raw_s, 1),
+                "ingest_s": round(ingest_s, 2),
+                "ingest_chunks_per_s": round(n / ingest_s, 1),
+                "ingest_over_raw_pct": round(100 * (n / ingest_s) / (len(texts) / raw_s), 1),
+                "stages": timer.report(ingest_s),
+            }
+        )
 
         # re-ingest the unchanged corpus into the same home
         t0 = time.perf_counter()
         rep2 = await indexer.ingest_paths([corpus], tenant="bench", publish=True)
         re_s = time.perf_counter() - t0
-        reingest.append({
-            "reingest_s": round(re_s, 3),
-            "pct_of_full_ingest": round(100 * re_s / ingest_s, 2),
-            "chunks_embedded": rep2.chunks_embedded,
-            "chunks_skipped": rep2.chunks_skipped,
-        })
+        reingest.append(
+            {
+                "reingest_s": round(re_s, 3),
+                "pct_of_full_ingest": round(100 * re_s / ingest_s, 2),
+                "chunks_embedded": rep2.chunks_embedded,
+                "chunks_skipped": rep2.chunks_skipped,
+            }
+        )
         await indexer.close()
         # Partial results survive an interrupted run (slow shared machine).
         (SCRATCH / "ingest-partial.json").write_text(json.dumps({"runs": runs, "reingest": reingest}))
@@ -178,7 +185,9 @@ async def run_rate(repeats: int, profile: bool, limit: int | None = None) -> dic
         "corpus": CORPUS if not limit else f"{CORPUS} (first {limit} rows)",
         "texts": len(texts or []),
         "runs": runs,
-        "median": {k: med(k, runs) for k in ("raw_passages_per_s", "ingest_chunks_per_s", "ingest_over_raw_pct")},
+        "median": {
+            k: med(k, runs) for k in ("raw_passages_per_s", "ingest_chunks_per_s", "ingest_over_raw_pct")
+        },
         "target_ingest_over_raw_pct": 90,
         "reingest_runs": reingest,
         "reingest_median_pct": med("pct_of_full_ingest", reingest),
@@ -191,12 +200,12 @@ async def run_build100k(size: int) -> dict[str, Any]:
     from assist.embedders import make_embedder
 
     settings = bench_settings(SCRATCH / "build-home")
-    embedder = make_embedder(settings)
+    embedder: Any = make_embedder(settings)  # the sentence-transformers one: *_sync methods
     embedder.warm_up()
     out = await build_index(size, embedder)
     # Projected encode time of `size` chunks from measured passages/s: zh_bq_faq in full
-    # (short questions), a PROJECTION_SAMPLE-row sample of each other corpus (dstc Q&A, long rgb passages),
-    # weighted by how many of the `size` points come from each corpus.
+    # (short questions), a PROJECTION_SAMPLE-row sample of each other corpus (dstc Q&A,
+    # long rgb passages), weighted by how many of the `size` points come from each corpus.
     from bench.common import CORPORA
 
     corpora = {c: load_corpus(c) for c in CORPORA}

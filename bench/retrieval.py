@@ -15,7 +15,8 @@ machine's load hits every system alike:
 - ``langchain``: ``langchain_qdrant.QdrantVectorStore.similarity_search`` (k 5) over
   qdrant-client's in-memory local mode holding the same vectors and texts, with a
   LangChain ``Embeddings`` wrapper around the same e5 model;
-- ``bm25``: bm25s over the same texts (jieba tokens, as our sparse encoder makes them).
+- ``bm25``: bm25s over the same texts (jieba tokens, as our sparse encoder makes them);
+- ``embed_only``: the e5 query embedding alone (what every dense pipeline above pays).
 
 Latency is per query, sequential (one client); throughput is queries / summed latency.
 """
@@ -73,16 +74,23 @@ def _langchain_store(size: int, plan: Any, embedder: Any) -> tuple[Any, float]:
 
     client = QdrantClient(location=":memory:")
     name = f"lc_{size}"
-    client.create_collection(name, vectors_config=models.VectorParams(size=plan.dense.shape[1],
-                                                                      distance=models.Distance.COSINE))
+    client.create_collection(
+        name, vectors_config=models.VectorParams(size=plan.dense.shape[1], distance=models.Distance.COSINE)
+    )
     t0 = time.perf_counter()
     batch = 2000
     for start in range(0, size, batch):
-        client.upsert(name, points=[
-            models.PointStruct(id=start + i, vector=plan.dense[start + i].tolist(),
-                               payload={"page_content": d.text, "metadata": {"id": d.id, "title": d.title}})
-            for i, d in enumerate(plan.docs[start:start + batch])
-        ])
+        client.upsert(
+            name,
+            points=[
+                models.PointStruct(
+                    id=start + i,
+                    vector=plan.dense[start + i].tolist(),
+                    payload={"page_content": d.text, "metadata": {"id": d.id, "title": d.title}},
+                )
+                for i, d in enumerate(plan.docs[start : start + batch])
+            ],
+        )
     load_s = time.perf_counter() - t0
     return QdrantVectorStore(client=client, collection_name=name, embedding=_e5_langchain(embedder)), load_s
 
@@ -112,7 +120,9 @@ def _bm25(plan: Any, sparse: Any) -> tuple[Callable[[str], Any], float]:
     return search, build_s
 
 
-async def bench_size(size: int, queries: list[str], embedder: Any, args: argparse.Namespace) -> dict[str, Any]:
+async def bench_size(
+    size: int, queries: list[str], embedder: Any, args: argparse.Namespace
+) -> dict[str, Any]:
     import qdrant_edge as qe
 
     from assist.config import RetrievalSettings, SparseSettings
@@ -123,12 +133,28 @@ async def bench_size(size: int, queries: list[str], embedder: Any, args: argpars
 
     out: dict[str, Any] = {"size": size}
     root = index_path(size)
+    sparse = SparseEncoder(SparseSettings())
+    # The baselines load first: with --wait-build they load while another process is
+    # still building the collection (the shard must have a single opener).
+    plan = None
+    if not args.no_langchain or not args.no_bm25:
+        plan, _ = plan_index(size, embedder)
+    lc = None
+    if not args.no_langchain:
+        lc, lc_load = _langchain_store(size, plan, embedder)
+        out["langchain_load_s"] = round(lc_load, 1)
+    bm25_search = None
+    if not args.no_bm25:
+        bm25_search, bm25_build = _bm25(plan, sparse)
+        out["bm25_index_s"] = round(bm25_build, 1)
+    if args.wait_build:
+        while not (SCRATCH / f"build-{size}.json").exists():  # noqa: ASYNC110 - another process writes it
+            await asyncio.sleep(5)
     if args.rebuild or not (root / collection_for(size)).is_dir():
         out["build"] = await build_index(size, embedder)
     store = QdrantEdgeVectorStore(root, collection_for(size), embedder.dim, optimize_after=0)
     await store.ensure_collection()
     out["points"] = await store.count()
-    sparse = SparseEncoder(SparseSettings())
     retriever = Retriever(embedder=embedder, sparse=sparse, store=store, settings=RetrievalSettings())
     flt = SearchFilter(tenant=TENANT)
     shard = store._s  # the engine floor talks to the shard directly
@@ -137,21 +163,24 @@ async def bench_size(size: int, queries: list[str], embedder: Any, args: argpars
 
     def floor(q: str) -> Any:
         v = embedder.embed_queries_sync([q])[0].tolist()
-        return shard.query(qe.QueryRequest(limit=TOP_K, query=qe.Query.Nearest(v, using="dense"),
-                                           filter=raw_filter, params=params, with_payload=True,
-                                           with_vector=False))
+        return shard.query(
+            qe.QueryRequest(
+                limit=TOP_K,
+                query=qe.Query.Nearest(v, using="dense"),
+                filter=raw_filter,
+                params=params,
+                with_payload=True,
+                with_vector=False,
+            )
+        )
 
-    systems: dict[str, Callable[[str], Any]] = {"floor": floor}
-    plan = None
-    if not args.no_langchain or not args.no_bm25:
-        plan, _ = plan_index(size, embedder)
-    if not args.no_langchain:
-        lc, lc_load = _langchain_store(size, plan, embedder)
-        out["langchain_load_s"] = round(lc_load, 1)
+    def embed_only(q: str) -> Any:
+        return [embedder.embed_queries_sync([q])[0]]  # the share every dense pipeline pays
+
+    systems: dict[str, Callable[[str], Any]] = {"floor": floor, "embed_only": embed_only}
+    if lc is not None:
         systems["langchain"] = lambda q: lc.similarity_search(q, k=TOP_K)
-    if not args.no_bm25:
-        bm25_search, bm25_build = _bm25(plan, sparse)
-        out["bm25_index_s"] = round(bm25_build, 1)
+    if bm25_search is not None:
         systems["bm25"] = bm25_search
     names = ["retriever", *systems]
     lat: dict[str, list[float]] = {n: [] for n in names}
@@ -175,7 +204,7 @@ async def bench_size(size: int, queries: list[str], embedder: Any, args: argpars
             await one(n, q)
     hits = {n: 0 for n in names}
     for i, q in enumerate(queries):
-        order = names[i % len(names):] + names[: i % len(names)]  # rotate: load hits all alike
+        order = names[i % len(names) :] + names[: i % len(names)]  # rotate: load hits all alike
         for n in order:
             lat[n].append(await one(n, q))
     out["systems"] = {n: {**summary_ms(lat[n]), "queries_with_results": hits[n]} for n in names}
@@ -197,6 +226,11 @@ async def main() -> None:
     ap.add_argument("--sizes", default="10000,100000")
     ap.add_argument("--queries", type=int, default=200)
     ap.add_argument("--rebuild", action="store_true", help="rebuild the collections even if present")
+    ap.add_argument(
+        "--wait-build",
+        action="store_true",
+        help="wait for SCRATCH/build-SIZE.json (a build running in another process)",
+    )
     ap.add_argument("--no-langchain", action="store_true")
     ap.add_argument("--no-bm25", action="store_true")
     ap.add_argument("--json", action="store_true")
@@ -204,10 +238,15 @@ async def main() -> None:
 
     from assist.embedders import make_embedder
 
-    embedder = make_embedder(bench_settings(SCRATCH / "retrieval-home"))
+    embedder: Any = make_embedder(bench_settings(SCRATCH / "retrieval-home"))
     embedder.warm_up()
     queries = load_queries(args.queries)
-    result: dict[str, Any] = {"machine_before": machine(), "queries": len(queries), "top_k": TOP_K, "sizes": []}
+    result: dict[str, Any] = {
+        "machine_before": machine(),
+        "queries": len(queries),
+        "top_k": TOP_K,
+        "sizes": [],
+    }
     for size in (int(s) for s in args.sizes.split(",")):
         result["sizes"].append(await bench_size(size, queries, embedder, args))
     result["machine_after"] = machine()

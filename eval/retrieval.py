@@ -91,6 +91,13 @@ def _file_sha(path: Path) -> str:
     return h.hexdigest()
 
 
+def _parse_corpus(corpus: Path, max_bytes: int) -> list[Any]:
+    """Parse a corpus file; evaluation corpora may exceed the upload limit, so allow its size."""
+    from kb_ingest.parsers import parse_file
+
+    return parse_file(corpus, max_bytes=max(max_bytes, corpus.stat().st_size + 1), root=corpus.parent)
+
+
 async def ensure_corpus(ctx: EvalContext, corpus: Path, tenant: str, *, reindex: bool = False) -> dict[str, Any]:
     """Ingest a BEIR ``corpus.jsonl`` into ``tenant`` (published), reusing what is there.
 
@@ -105,7 +112,6 @@ async def ensure_corpus(ctx: EvalContext, corpus: Path, tenant: str, *, reindex:
         ``{"id_map": {article id: corpus id}, "ingest": {...timings and counts}}``.
     """
     from assist.db.lookup import tenant_exists
-    from kb_ingest.parsers import parse_file
 
     started = time.perf_counter()
     rows = list(iter_jsonl(corpus))
@@ -117,8 +123,7 @@ async def ensure_corpus(ctx: EvalContext, corpus: Path, tenant: str, *, reindex:
     if not reindex and marker.exists() and tenant_exists(ctx.db, tenant):
         if json.loads(marker.read_text()) == want:
             return {"id_map": id_map, "ingest": {"reused": True, "seconds": round(time.perf_counter() - started, 2)}}
-    articles = parse_file(corpus, max_bytes=max(ctx.settings.ingest.max_file_bytes, corpus.stat().st_size + 1),
-                          root=corpus.parent)
+    articles = _parse_corpus(corpus, ctx.settings.ingest.max_file_bytes)
     entity = {sanitize_id(str(r.get("id"))): r.get("entity_name") for r in rows if r.get("entity_name")}
     if entity:
         articles = [

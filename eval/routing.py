@@ -33,9 +33,13 @@ async def embed_cached(embedder: Embedder, texts: list[str], cache_dir: Path, ta
     if path.exists():
         return np.load(path)
     x = np.asarray(await embedder.embed_queries(texts), dtype=np.float32)
-    cache_dir.mkdir(parents=True, exist_ok=True)
-    np.save(path, x)
+    _save(path, x)
     return x
+
+
+def _save(path: Path, x: np.ndarray) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    np.save(path, x)
 
 
 def routing_metrics(gold: list[str], pred: list[str], *, top_pairs: int = 10) -> dict[str, Any]:

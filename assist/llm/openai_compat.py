@@ -262,6 +262,10 @@ class OpenAICompatibleChatModel:
             req["stop"] = gen.stop
         if gen.seed is not None:
             req["seed"] = gen.seed
+        if gen.presence_penalty is not None:
+            req["presence_penalty"] = gen.presence_penalty
+        if gen.frequency_penalty is not None:
+            req["frequency_penalty"] = gen.frequency_penalty
         fmt = _response_format(gen.json_schema, strict_schema=self._json_schema_supported)
         if fmt is not None:
             req["response_format"] = fmt

@@ -127,6 +127,14 @@ class QdrantEdgeVectorStore:
         try:
             shard = qe.EdgeShard.load(str(sp), self._config()) if exists else None
         except Exception as e:
+            if "WouldBlock" in str(e) or "lock" in str(e).lower():
+                raise VectorStoreError(
+                    f"the embedded Qdrant index at {sp} is in use by another process (is `assist serve` "
+                    "running?). The embedded engine serves one process: publish through the running "
+                    "service (POST /v1/articles/upload or the /km pages), stop it first, or run Qdrant "
+                    "as a server (ASSIST_QDRANT__MODE=remote) to share the index.",
+                    retryable=False,
+                ) from e
             raise ConfigError(
                 f"cannot open the Qdrant shard at {sp} as {self.dim}-d dense + sparse: {e}. "
                 "A collection holds vectors of one embedding model only; use the collection "

@@ -58,3 +58,24 @@ def test_language() -> None:
     assert detect_language("我的NovaBook Pro 14 开不了机") == "zh"
     with pytest.raises(InputError):
         check_supported("返品したいです。どうすればいいですか")
+
+
+def _passage(n: int, text: str):
+    from assist.drafting import Passage
+    from assist.types import Chunk, RetrievedChunk
+
+    chunk = Chunk(id=f"00000000-0000-0000-0000-00000000000{n}", tenant="t", article_id=f"a{n}", revision=1,
+                  chunk_index=0, text=text, title="")
+    return Passage(n, "", "", text, RetrievedChunk(chunk=chunk, score=1.0))
+
+
+def test_attribute_and_check() -> None:
+    from assist.drafting import attribute_and_check
+
+    ps = [_passage(1, "Gift wrapping costs 15 CNY per order."), _passage(2, "审核通过后退款会在3-7个工作日内原路退回。")]
+    text, flags = attribute_and_check("退款会在3-7个工作日内原路退回。Thanks!", ps)
+    assert text.startswith("退款会在3-7个工作日内原路退回 [2]。") and "citations_attributed" in flags
+    text, flags = attribute_and_check("You can pay with seashells on Mars [1].", ps)
+    assert any(f.startswith("unsupported_sentence") for f in flags)
+    text, flags = attribute_and_check("Gift wrapping costs 15 CNY per order [1].", ps)
+    assert flags == [] and text.endswith("[1].")
