@@ -199,8 +199,10 @@ class Retriever:
         if entity is not None:
             scoped = filters.model_copy(update={"products": [entity]})
             results = await self._search(dense, sparse, scoped, want, mode)
-        if len(results) < want:
-            results = _merge(results, await self._search(dense, sparse, filters, want, mode))
+        unscoped: list[RetrievedChunk] = []
+        if len(results) < want or dense is not None:
+            unscoped = await self._search(dense, sparse, filters, want, mode)
+            results = _merge(results, unscoped)
         results = _dedupe(results, self.max_per_article)
         if self.reranker is not None and results:
             results = await self.reranker.rerank(qtext, results)
@@ -208,8 +210,14 @@ class Retriever:
 
         top_dense: float | None = None
         if dense is not None:
-            best = await self.store.search(dense=dense, sparse=None, filters=filters, top_k=1)
-            top_dense = best[0].score if best else None
+            # The hybrid query also runs the plain dense query and reports its cosines; the
+            # best of them is the coverage signal. Only a sparse-less store result lacks it.
+            scores = [r.dense_score for r in unscoped if r.dense_score is not None]
+            if scores:
+                top_dense = max(scores)
+            else:
+                best = await self.store.search(dense=dense, sparse=None, filters=filters, top_k=1)
+                top_dense = best[0].score if best else None
         covered = bool(results) and (top_dense is None or top_dense >= self.settings.min_dense_score)
         if mode == "sparse":
             covered = bool(results)

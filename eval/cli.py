@@ -108,6 +108,8 @@ def routing(
     dataset: DatasetOpt,
     limit: LimitOpt = None,
     method: Annotated[str, typer.Option("--method", help="logreg | knn")] = "logreg",
+    max_in_scope_rejection: Annotated[float, typer.Option(
+        "--max-in-scope-rejection", help="OOS threshold budget: share of in-scope examples rejected in CV.")] = 0.05,
     as_json: JsonOpt = False,
     report: ReportOpt = None,
     save_baseline: SaveOpt = None,
@@ -115,7 +117,8 @@ def routing(
     """Few-shot intent routing: accuracy, macro-F1, out-of-scope recall/precision."""
     from eval.routing import evaluate_routing
 
-    _run(lambda ctx: evaluate_routing(ctx, dataset, limit=limit, method=method), as_json=as_json, report=report,
+    _run(lambda ctx: evaluate_routing(ctx, dataset, limit=limit, method=method,
+                                               max_in_scope_rejection=max_in_scope_rejection), as_json=as_json, report=report,
          save=save_baseline)
 
 

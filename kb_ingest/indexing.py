@@ -91,7 +91,7 @@ class Indexer:
     store: VectorStore
     embedder: Embedder
     sparse: SparseEncoder
-    batch_size: int = 64
+    batch_size: int = 256
     _articles: ArticleRepository = field(init=False)
     _latest: dict = field(init=False, default_factory=dict)
 
@@ -112,7 +112,7 @@ class Indexer:
             store=store,
             embedder=embedder,
             sparse=SparseEncoder(settings.sparse),
-            batch_size=settings.embedder.batch_size * 2,
+            batch_size=max(256, settings.embedder.batch_size),
         )
 
     # ------------------------------------------------------------------ ingest
@@ -173,16 +173,18 @@ class Indexer:
         pending: list[_Pending] = []
         articles = [_with_tenant(a, tenant) for a in articles]
         self._latest = latest_revisions(self.db, tenant, [a.meta.id for a in articles])
-        for art in articles:
-            want_live = publish or art.meta.status == ArticleStatus.PUBLISHED
-            try:
-                p = self._plan(art, want_live=want_live, actor=actor, report=report)
-            except AssistError as e:
-                report.errors.append(IngestError(file=art.meta.source_file or art.meta.id, error=e.message))
-                continue
-            if p is not None:
-                pending.append(p)
-            report.articles += 1
+        # One transaction for all new revisions (a unit of work), not one per article.
+        with self.db.session():
+            for art in articles:
+                want_live = publish or art.meta.status == ArticleStatus.PUBLISHED
+                try:
+                    p = self._plan(art, want_live=want_live, actor=actor, report=report)
+                except AssistError as e:
+                    report.errors.append(IngestError(file=art.meta.source_file or art.meta.id, error=e.message))
+                    continue
+                if p is not None:
+                    pending.append(p)
+                report.articles += 1
 
         # Embed only chunks the store does not hold yet, in large batches across articles.
         all_chunks = [c for p in pending for c in p.chunks]
@@ -195,10 +197,20 @@ class Indexer:
         await self._embed_and_stage(list(todo.values()), progress=progress)
         report.chunks_embedded += len(todo)
 
+        # Brand-new articles: their staged chunks already carry the article's fields, so one
+        # activation makes them all searchable, and one transaction records them all.
+        fresh = [p for p in pending if p.publish and self._latest.get(p.article.meta.id) is None]
+        if fresh:
+            await self.store.activate([c.id for p in fresh for c in p.chunks])
+        with self.db.session():
+            for p in pending:
+                self._articles.mark_index_state(tenant, p.article.meta.id, p.revision, "staged",
+                                                chunk_ids=[c.id for c in p.chunks])
+            for p in fresh:
+                self._articles.transition(tenant, p.article.meta.id, p.revision, "publish", actor=actor)
+        fresh_ids = {id(p) for p in fresh}
         for p in pending:
-            ids = [c.id for c in p.chunks]
-            self._articles.mark_index_state(tenant, p.article.meta.id, p.revision, "staged", chunk_ids=ids)
-            if p.publish:
+            if p.publish and id(p) not in fresh_ids:
                 report.chunks_deleted += await self.publish(tenant, p.article.meta.id, p.revision, actor=actor)
         return report
 

@@ -8,6 +8,7 @@ see a vendor exception.
 from __future__ import annotations
 
 import re
+from contextvars import ContextVar
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -85,6 +86,8 @@ class Database:
                 f"unsupported database URL {self.safe_url}: use sqlite:/// or postgresql+psycopg://"
             ) from e
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        # The session of an open unit of work (see session()); per instance and per task.
+        self._active: ContextVar[Session | None] = ContextVar(f"assist_db_uow_{id(self)}", default=None)
         # Same pool; only tells SQLite's BEGIN hook that the transaction will not write.
         self._read_sessions = sessionmaker(
             self.engine.execution_options(assist_readonly=True), expire_on_commit=False
@@ -178,14 +181,27 @@ class Database:
             readonly: The transaction only reads. On SQLite it then does not take the write
                 lock, so reads never queue behind writers; on PostgreSQL it changes nothing.
 
+        Sessions nest: a ``session()`` opened while another is open in the same task joins
+        it (one transaction), which is how a caller batches many repository calls into one
+        commit (a unit of work). The outer block commits or rolls back everything.
+
         Example:
             >>> with db.session() as s:
             ...     s.add(Tenant(id="acme", name="Acme"))
         """
+        outer = self._active.get()
+        if outer is not None:
+            # Inside a unit of work: join it, so many repository calls commit together.
+            yield outer
+            return
         try:
             factory = self._read_sessions if readonly else self._sessions
             with factory() as s, s.begin():
-                yield s
+                token = self._active.set(s)
+                try:
+                    yield s
+                finally:
+                    self._active.reset(token)
         except DBAPIError as e:
             raise self._translate(e) from e
 
