@@ -8,6 +8,12 @@ messages: a symmetric task) and fits a light classifier on the normalised vector
 * ``knn``: cosine to the class centroids and to the nearest examples; confidence = the best
   cosine, mapped through a softmax for the scores.
 
+With ``label_names`` on, each category's name ("card_arrival" -> "card arrival", or the
+names a caller passes) is added as one more example of that category. The name is part of
+the label set, not test data, and it is the one example that states the intent outright:
+on 10-shot banking77 it lifts e5-small accuracy 0.814 -> 0.827 and on CLINC150 0.863 ->
+0.882, at the cost of one extra embedding per category (``docs/quality.md``, "Routing").
+
 A message is *out of scope* when its out-of-scope signal (default: the best cosine to a
 class centroid) is below ``oos_threshold``. The threshold is chosen on the few-shot data
 alone (:meth:`EmbeddingRouter.calibrate_threshold`): a cross-validation over the examples
@@ -22,7 +28,7 @@ numbers reported by ``bench/routing_eval.py`` are honest.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, Literal
 
@@ -74,6 +80,11 @@ class ThresholdCalibration(BaseModel):
     """Fraction of held-out in-scope examples below the threshold."""
     cv_oos_recall: float | None = None
     """Fraction of ``oos`` examples (when the few-shot data has them) below the threshold."""
+
+
+def humanise_label(label: str) -> str:
+    """Turn a label id into words an embedder understands: ``"card_arrival"`` -> ``"card arrival"``."""
+    return " ".join(label.replace("-", "_").split("_")).strip()
 
 
 def _normalise(x: np.ndarray) -> np.ndarray:
@@ -156,6 +167,9 @@ class EmbeddingRouter:
         C: Inverse regularisation of the logistic regression.
         k: Neighbours per class for ``knn``.
         temperature: Softmax temperature of ``knn`` scores.
+        label_names: Add category names as extra examples. ``True`` uses each label id in
+            words (:func:`humanise_label`); a mapping ``label -> [names]`` gives the names
+            (e.g. a taxonomy's Chinese and English names). ``False`` (default) adds none.
 
     Example:
         >>> router = EmbeddingRouter(embedder, [("where is my parcel", "logistics_delay"),
@@ -178,6 +192,7 @@ class EmbeddingRouter:
         C: float = 100.0,
         k: int = 3,
         temperature: float = 0.02,
+        label_names: bool | Mapping[str, Sequence[str]] = False,
     ) -> None:
         if method not in ("logreg", "knn"):
             raise ConfigError(f"unknown routing method {method!r}: use 'logreg' or 'knn'")
@@ -185,6 +200,7 @@ class EmbeddingRouter:
             raise ConfigError("routing needs labelled examples: pass (text, label) pairs")
         self.embedder = embedder
         self.examples = list(examples)
+        self.examples += self._label_name_examples(label_names)
         self.method: RoutingMethod = method
         if oos_signal not in ("similarity", "confidence"):
             raise ConfigError(f"unknown oos_signal {oos_signal!r}: use 'similarity' or 'confidence'")
@@ -196,6 +212,22 @@ class EmbeddingRouter:
         self._x: np.ndarray | None = None
         self._model: _Model | None = None
         self.calibration: ThresholdCalibration | None = None
+
+    def _label_name_examples(
+        self, label_names: bool | Mapping[str, Sequence[str]]
+    ) -> list[tuple[str, str]]:
+        labels = sorted({label for _, label in self.examples if label != OOS_LABEL})
+        if label_names is False:
+            return []
+        if label_names is True:
+            return [(humanise_label(label), label) for label in labels]
+        unknown = sorted(set(label_names) - set(labels))
+        if unknown:
+            raise ConfigError(
+                f"label_names has labels without examples: {unknown}; add examples for them "
+                f"or drop them from label_names (known: {labels})"
+            )
+        return [(name, label) for label in labels for name in label_names.get(label, []) if name.strip()]
 
     @property
     def labels(self) -> list[str]:
@@ -215,7 +247,8 @@ class EmbeddingRouter:
         return self.fit_vectors(x)
 
     def fit_vectors(self, x: np.ndarray) -> EmbeddingRouter:
-        """Fit on precomputed example vectors (row i = ``examples[i]``); for cached runs."""
+        """Fit on precomputed example vectors (row i = ``self.examples[i]``, which ends with
+        the label-name examples when ``label_names`` is on); for cached runs."""
         x = _normalise(np.asarray(x, dtype=np.float32))
         if x.shape[0] != len(self.examples):
             raise ConfigError(f"got {x.shape[0]} vectors for {len(self.examples)} examples")
@@ -402,6 +435,8 @@ class TaxonomyRouter:
     Out-of-scope messages go to the taxonomy's fallback category (``other``) with
     ``out_of_scope=True``; examples labelled with the fallback id are treated as
     out-of-scope examples, because "other" is by nature not one coherent intent.
+    ``category_names=True`` adds each category's ``name_zh`` and ``name_en`` as examples
+    of it (see ``label_names`` in :class:`EmbeddingRouter`).
 
     Example:
         >>> router = TaxonomyRouter.from_files(embedder, "examples/tenants/nova/taxonomy.yaml",
@@ -420,6 +455,7 @@ class TaxonomyRouter:
         *,
         method: RoutingMethod = "logreg",
         max_in_scope_rejection: float = 0.05,
+        category_names: bool = False,
     ) -> None:
         known = set(taxonomy.ids())
         unknown = sorted({label for _, label in examples if label not in known})
@@ -437,7 +473,13 @@ class TaxonomyRouter:
             )
         self.taxonomy = taxonomy
         self.max_in_scope_rejection = max_in_scope_rejection
-        self.router = EmbeddingRouter(embedder, mapped, method=method)
+        # The category names (both languages) as extra examples: see EmbeddingRouter.
+        names = (
+            {c.id: [c.name_zh, c.name_en] for c in taxonomy.categories if c.id != fallback}
+            if category_names
+            else False
+        )
+        self.router = EmbeddingRouter(embedder, mapped, method=method, label_names=names)
 
     @classmethod
     def from_files(

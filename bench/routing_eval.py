@@ -3,6 +3,10 @@
 Usage:
     HF_HUB_OFFLINE=1 .venv/bin/python bench/routing_eval.py --model e5-small --prompt query
     HF_HUB_OFFLINE=1 .venv/bin/python bench/routing_eval.py --model embeddinggemma --prompt Classification
+    HF_HUB_OFFLINE=1 .venv/bin/python bench/routing_eval.py --label-names   # + "card arrival" examples
+    # concatenation of normalised embeddings of several models (each with its prompt):
+    HF_HUB_OFFLINE=1 .venv/bin/python bench/routing_eval.py --model e5-small+embeddinggemma \
+        --prompt query+Classification
 
 Embeddings are cached in /tmp/routing_cache (one .npy per model, prompt and file), so
 switching methods or thresholds costs nothing. Everything the router learns (classifier
@@ -63,19 +67,32 @@ class _Unused:
     """The router only needs an embedder for ``fit()``/``predict()``; we pass vectors."""
 
 
+def embed_multi(models: str, prompts: str, texts: list[str], tag: str) -> np.ndarray:
+    """``a+b`` models: each model's normalised vectors, concatenated (the router renormalises)."""
+    parts = [
+        embed_cached(m, p, texts, tag) for m, p in zip(models.split("+"), prompts.split("+"), strict=True)
+    ]
+    return np.hstack(parts) if len(parts) > 1 else parts[0]
+
+
 def evaluate(args: argparse.Namespace, dataset: str) -> dict:
     train = read_jsonl(DATA / dataset / "train_fewshot.jsonl")
     test = read_jsonl(DATA / dataset / "intents.jsonl")
-    xtr = embed_cached(args.model, args.prompt, [r["text"] for r in train], f"{dataset}-train")
-    xte = embed_cached(args.model, args.prompt, [r["text"] for r in test], f"{dataset}-test")
+    xtr = embed_multi(args.model, args.prompt, [r["text"] for r in train], f"{dataset}-train")
+    xte = embed_multi(args.model, args.prompt, [r["text"] for r in test], f"{dataset}-test")
+    train_examples = [(r["text"], r["label"]) for r in train]
     router = EmbeddingRouter(
-        _Unused(),
-        [(r["text"], r["label"]) for r in train],
+        _Unused(),  # type: ignore[arg-type]
+        train_examples,
         method=args.method,  # type: ignore[arg-type]
         C=args.C,
         k=args.k,
         oos_signal=args.signal,
+        label_names=args.label_names,
     )
+    extra = [t for t, _ in router.examples[len(train_examples) :]]
+    if extra:  # the label-name examples, appended after the training rows
+        xtr = np.vstack([xtr, embed_multi(args.model, args.prompt, extra, f"{dataset}-labels")])
     router.fit_vectors(xtr)
     cal = router.calibrate_threshold(max_in_scope_rejection=args.reject)
     results = router.predict_vectors(xte)
@@ -91,6 +108,7 @@ def evaluate(args: argparse.Namespace, dataset: str) -> dict:
         "C": args.C,
         "k": args.k,
         "oos_signal": args.signal,
+        "label_names": args.label_names,
         "n_test": int(len(test)),
         "accuracy_no_rejection": round(float(accuracy_score(gold[inscope], pred_label[inscope])), 4),
         "macro_f1_no_rejection": round(
@@ -155,6 +173,7 @@ def main() -> None:
     p.add_argument("--signal", default="similarity", choices=["similarity", "confidence"])
     p.add_argument("--k", type=int, default=3)
     p.add_argument("--reject", type=float, default=0.05, help="max in-scope rejection for calibration")
+    p.add_argument("--label-names", action="store_true", help="add label names as examples")
     p.add_argument("--datasets", default="en_banking77,en_clinc150_oos")
     args = p.parse_args()
     for ds in args.datasets.split(","):

@@ -304,8 +304,8 @@ class Indexer:
         article = self._articles.get_article(tenant, article_id)
         if article is None:
             raise NotFoundError(f"no article {article_id!r} in tenant {tenant!r}")
-        revision = article.live_revision or article.latest_revision
-        self._articles.transition(tenant, article_id, revision, "archive", actor=actor, note=note)
+        # revision None archives the whole article (every draft, review and live revision).
+        self._articles.transition(tenant, article_id, None, "archive", actor=actor, note=note)
         return await self.store.delete_article(tenant, article_id)
 
     async def rollback(self, tenant: str, article_id: str, to_revision: int, *, actor: str = "cli",

@@ -54,7 +54,8 @@ def _token(request: Request) -> str | None:
     auth = request.headers.get("authorization", "")
     if auth.lower().startswith("bearer "):
         return auth[7:].strip()
-    return request.headers.get("x-api-key") or request.query_params.get("key")
+    # Never from the query string: URLs end up in access logs and browser history.
+    return request.headers.get("x-api-key")
 
 
 def get_caller(request: Request) -> Caller:

@@ -293,9 +293,6 @@ def test_tenant_b_key_exists(service: Service) -> None:
     assert service.key("agent", TENANT_B) != service.key("agent")
 
 
-@pytest.mark.xfail(strict=True, reason="kb_ingest Indexer.archive passes the live revision to "
-                   "ArticleRepository.transition instead of None, so an older draft revision stays "
-                   "'draft' and the article's status is not 'archived'")
 def test_archive_sets_article_status_archived(service: Service) -> None:
     aid = "api-test-archive-zh"
     with service.client("knowledge_manager") as c:
