@@ -108,8 +108,13 @@ class RetrievalSettings(BaseModel):
     """Candidates prefetched from each of the dense and sparse indexes before fusion."""
     fusion: Literal["rrf", "dbsf"] = "rrf"
     rrf_k: int = 60
-    min_dense_score: float = 0.80
-    """Covered-decision threshold on the best dense cosine (calibrated, see docs/quality.md)."""
+    min_dense_score: float = 0.90
+    """Covered when the best dense cosine reaches this (calibrated with ``assist eval
+    calibrate`` on the golden set; see docs/quality.md)."""
+    min_sparse_score: float | None = 12.4
+    """...or when the best sparse (BM25-style) score reaches this: a strong lexical match
+    covers a question the dense score undersells. None: dense only. Corpus-dependent
+    (IDF): re-calibrate per deployment."""
     curated_min_score: float = 0.92
     """Return a published FAQ answer verbatim when its question matches at least this well."""
     history_turns: int = 4

@@ -47,6 +47,7 @@ class RetrievalResult:
     top_dense: float | None = None
     entity: str | None = None
     mode: Mode = "hybrid"
+    top_sparse: float | None = None
 
 
 # --------------------------------------------------------------------------- query text
@@ -218,10 +219,20 @@ class Retriever:
             else:
                 best = await self.store.search(dense=dense, sparse=None, filters=filters, top_k=1)
                 top_dense = best[0].score if best else None
-        covered = bool(results) and (top_dense is None or top_dense >= self.settings.min_dense_score)
+        top_sparse = max((r.sparse_score for r in unscoped if r.sparse_score is not None), default=None)
+        covered = bool(results) and self.is_covered(top_dense, top_sparse)
         if mode == "sparse":
             covered = bool(results)
-        return RetrievalResult(qtext, results, covered, top_dense, entity, mode)
+        return RetrievalResult(qtext, results, covered, top_dense, entity, mode, top_sparse)
+
+    def is_covered(self, top_dense: float | None, top_sparse: float | None) -> bool:
+        """The "covered" decision: a close dense match, or a strong lexical one."""
+        s = self.settings
+        if top_dense is None:
+            return True
+        if top_dense >= s.min_dense_score:
+            return True
+        return s.min_sparse_score is not None and top_sparse is not None and top_sparse >= s.min_sparse_score
 
     async def _search(self, dense, sparse, filters: SearchFilter, top_k: int, mode: Mode) -> list[RetrievedChunk]:
         return await self.store.search(

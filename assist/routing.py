@@ -213,9 +213,7 @@ class EmbeddingRouter:
         self._model: _Model | None = None
         self.calibration: ThresholdCalibration | None = None
 
-    def _label_name_examples(
-        self, label_names: bool | Mapping[str, Sequence[str]]
-    ) -> list[tuple[str, str]]:
+    def _label_name_examples(self, label_names: bool | Mapping[str, Sequence[str]]) -> list[tuple[str, str]]:
         labels = sorted({label for _, label in self.examples if label != OOS_LABEL})
         if label_names is False:
             return []

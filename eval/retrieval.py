@@ -101,8 +101,8 @@ def _parse_corpus(corpus: Path, max_bytes: int) -> list[Any]:
 async def ensure_corpus(ctx: EvalContext, corpus: Path, tenant: str, *, reindex: bool = False) -> dict[str, Any]:
     """Ingest a BEIR ``corpus.jsonl`` into ``tenant`` (published), reusing what is there.
 
-    Rows' ``entity_name`` becomes the article ``product`` (the parser maps only
-    ``product``/产品), so the retriever's entity carry-over sees hotel/restaurant names.
+    Rows' ``entity_name`` becomes the article ``product`` (a parser alias), so the
+    retriever's entity carry-over sees hotel/restaurant names.
 
     A marker under ``HOME/eval/corpora`` records the corpus hash and embedder: when they
     match and the tenant exists, the indexer is not even asked (``reindex=True`` asks it;
@@ -124,13 +124,6 @@ async def ensure_corpus(ctx: EvalContext, corpus: Path, tenant: str, *, reindex:
         if json.loads(marker.read_text()) == want:
             return {"id_map": id_map, "ingest": {"reused": True, "seconds": round(time.perf_counter() - started, 2)}}
     articles = _parse_corpus(corpus, ctx.settings.ingest.max_file_bytes)
-    entity = {sanitize_id(str(r.get("id"))): r.get("entity_name") for r in rows if r.get("entity_name")}
-    if entity:
-        articles = [
-            a.model_copy(update={"meta": a.meta.model_copy(update={"product": entity[a.meta.id]})})
-            if a.meta.id in entity and not a.meta.product else a
-            for a in articles
-        ]
     with progress(len(articles), f"ingest {tenant}") as advance:
         done = [0]
 

@@ -672,7 +672,9 @@ _ALIASES: dict[str, tuple[str, ...]] = {
     "answer": ("answer", "a", "response", "reply", "答案", "回答", "答复", "标准答案", "答"),
     "id": ("article_id", "id", "_id", "faq_id", "doc_id", "编号", "文章id", "问题id"),
     "category": ("category", "分类", "类别", "类目", "domain", "领域"),
-    "product": ("product", "产品", "业务", "产品线"),
+    # entity_name: BEIR-style corpora about named entities (hotels, shops) use it for what a
+    # product is to a retailer; it drives the retriever's entity carry-over.
+    "product": ("product", "产品", "业务", "产品线", "entity_name"),
     "channel": ("channel", "渠道"),
     "tags": ("tags", "tag", "标签", "keywords", "关键词"),
     "title": ("title", "标题"),

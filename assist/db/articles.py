@@ -236,27 +236,13 @@ class ArticleRepository:
         check_tenant(tenant)
         today = today or datetime.now(UTC).date()
         with self.db.session(readonly=True) as s:
-            by_status = dict(
-                s.execute(
-                    select(Article.status, func.count())
-                    .where(Article.tenant == tenant)
-                    .group_by(Article.status)
-                ).all()
-            )
-            by_state = dict(
-                s.execute(
-                    select(ArticleRevision.state, func.count())
-                    .where(ArticleRevision.tenant == tenant)
-                    .group_by(ArticleRevision.state)
-                ).all()
-            )
-            by_index = dict(
-                s.execute(
-                    select(ArticleRevision.index_state, func.count())
-                    .where(ArticleRevision.tenant == tenant)
-                    .group_by(ArticleRevision.index_state)
-                ).all()
-            )
+            def count_by(column: Any, tenant_column: Any) -> dict[str, int]:
+                q = select(column, func.count()).where(tenant_column == tenant).group_by(column)
+                return dict(s.execute(q).all())  # type: ignore[arg-type]
+
+            by_status = count_by(Article.status, Article.tenant)
+            by_state = count_by(ArticleRevision.state, ArticleRevision.tenant)
+            by_index = count_by(ArticleRevision.index_state, ArticleRevision.tenant)
             live = s.scalar(
                 select(func.count()).where(Article.tenant == tenant, Article.live_revision.is_not(None))
             )

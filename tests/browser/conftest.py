@@ -121,7 +121,10 @@ def live_app(browser_settings: Settings) -> Iterator[LiveApp]:
         thread.join(timeout=30)
 
 
-@pytest.fixture(scope="session")
+# Module scope, not session: Playwright's sync API runs an asyncio loop in the main thread
+# while it is open, and every async test that runs after it in the same session would fail
+# with "Runner.run() cannot be called from a running event loop".
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
     if not Path(CHROMIUM).exists() and not shutil.which(CHROMIUM):
         pytest.fail(f"{CHROMIUM} is missing: `apt-get install -y chromium` (or set ASSIST_TEST_CHROMIUM)")

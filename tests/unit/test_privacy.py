@@ -81,7 +81,7 @@ def test_detects_valid_personal_data(masker: PiiMasker, text: str, kind: str, va
         "客服热线400-820-8820",  # company hotline, not personal data
         "已为您核实尾号138****1234的手机",  # already masked
         "2024年11月22日下单，金额3999元，共2件",
-        "订单NV2024112200",  # too short for the order pattern
+        "订单NV20241122",  # too short for the order pattern (NV + 10-16 digits)
     ],
 )
 def test_invalid_or_harmless_numbers_are_not_masked(masker: PiiMasker, text: str) -> None:

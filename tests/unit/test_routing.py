@@ -11,7 +11,13 @@ import numpy as np
 import pytest
 
 from assist.errors import ConfigError
-from assist.routing import EmbeddingRouter, Taxonomy, TaxonomyRouter, load_examples
+from assist.routing import (
+    EmbeddingRouter,
+    Taxonomy,
+    TaxonomyRouter,
+    humanise_label,
+    load_examples,
+)
 
 pytestmark = pytest.mark.unit
 
@@ -96,6 +102,54 @@ async def test_router_errors() -> None:
         EmbeddingRouter(NgramEmbedder(), [])  # type: ignore[arg-type]
     with pytest.raises(ConfigError, match="fit"):
         await EmbeddingRouter(NgramEmbedder(), EXAMPLES).predict(["x"])  # type: ignore[arg-type]
+
+
+def test_humanise_label() -> None:
+    assert humanise_label("card_arrival") == "card arrival"
+    assert humanise_label("top-up_failed") == "top up failed"
+
+
+async def test_label_names_become_examples_of_their_label() -> None:
+    # Two labels whose examples share nothing with "cancel subscription", so only the
+    # label-name example can route a message that says exactly that.
+    examples = [
+        *[(f"where is my parcel number {i}", "delivery") for i in range(6)],
+        *[(f"zzz qqq {i}", "cancel_subscription") for i in range(6)],
+        ("tell me a joke", "oos"),
+    ]
+    plain = EmbeddingRouter(NgramEmbedder(), examples)  # type: ignore[arg-type]
+    named = EmbeddingRouter(NgramEmbedder(), examples, label_names=True)  # type: ignore[arg-type]
+    assert named.examples[: len(examples)] == examples  # training rows first, unchanged
+    assert named.examples[len(examples) :] == [
+        ("cancel subscription", "cancel_subscription"),
+        ("delivery", "delivery"),
+    ]  # one per in-scope label, sorted; never one for "oos"
+    assert len(plain.examples) == len(examples)  # off by default (backwards compatible)
+    await named.fit()
+    (r,) = await named.predict(["please cancel my subscription"])
+    assert r.label == "cancel_subscription"
+    with pytest.raises(ConfigError, match="vectors"):
+        named.fit_vectors(np.zeros((len(examples), 8)))  # vectors must cover the name rows too
+
+    custom = EmbeddingRouter(
+        NgramEmbedder(),  # type: ignore[arg-type]
+        examples,
+        label_names={"delivery": ["物流", "shipping", " "]},
+    )
+    assert custom.examples[len(examples) :] == [("物流", "delivery"), ("shipping", "delivery")]
+    with pytest.raises(ConfigError, match="label_names has labels without examples: \\['refund'\\]"):
+        EmbeddingRouter(NgramEmbedder(), examples, label_names={"refund": ["refund"]})  # type: ignore[arg-type]
+
+
+def test_taxonomy_router_category_names() -> None:
+    tax = Taxonomy.load(NOVA / "taxonomy.yaml")
+    examples = load_examples(NOVA / "routing_examples.jsonl")
+    router = TaxonomyRouter(NgramEmbedder(), tax, examples, category_names=True)  # type: ignore[arg-type]
+    added = router.router.examples[len(examples) :]
+    in_scope = [c for c in tax.categories if c.id != tax.fallback]
+    assert sorted(added) == sorted((name, c.id) for c in in_scope for name in (c.name_zh, c.name_en))
+    default = TaxonomyRouter(NgramEmbedder(), tax, examples)  # type: ignore[arg-type]
+    assert len(default.router.examples) == len(examples)
 
 
 def test_nova_taxonomy_and_examples_are_consistent() -> None:

@@ -31,3 +31,11 @@ async def test_golden_hit_at_5_on_sample_kb(tmp_path: Path, e5_dir: Path) -> Non
     assert m["hit@1"] >= 0.75
     assert m["escalation_target_accuracy"] >= 0.9
     assert m["false_escalation_rate"] <= 0.05
+    # The CI regression gate: no gated metric worse than the recorded baseline by > 0.03.
+    import json
+
+    from eval.gate import check_gate
+
+    baseline = json.loads((REPO / "eval" / "golden" / "baseline.json").read_text(encoding="utf-8"))
+    gate = check_gate(m, baseline["metrics"], tolerance=0.03)
+    assert gate.passed, [r for r in gate.rows if r.failed]
