@@ -108,7 +108,7 @@ class RetrievalSettings(BaseModel):
     """Candidates prefetched from each of the dense and sparse indexes before fusion."""
     fusion: Literal["rrf", "dbsf"] = "rrf"
     rrf_k: int = 60
-    min_dense_score: float = 0.90
+    min_dense_score: float = 0.89
     """Covered when the best dense cosine reaches this (calibrated with ``assist eval
     calibrate`` on the golden set; see docs/quality.md)."""
     min_sparse_score: float | None = 12.4
