@@ -38,6 +38,9 @@ class EmbedderSettings(BaseModel):
     device: str = "cpu"
     threads: int | None = None
     """torch intra-op threads; None leaves torch's default."""
+    query_prompt_name: str | None = None
+    """A named prompt of the model for queries (e.g. EmbeddingGemma's ``Classification``);
+    None: the model's ``query`` prompt."""
 
 
 class LLMSettings(BaseModel):
@@ -127,6 +130,16 @@ class RetrievalSettings(BaseModel):
     max_message_chars: int = 4000
 
 
+class RoutingSettings(BaseModel):
+    model_config = ConfigDict(use_attribute_docstrings=True)
+
+    embedder: EmbedderSettings | None = None
+    """A separate embedder for ticket routing (e.g. ``{"model": "embeddinggemma",
+    "query_prompt_name": "Classification"}``, see docs/quality.md); None: the main one."""
+    label_names: bool = True
+    """Add each category's names as one extra few-shot example."""
+
+
 class IngestSettings(BaseModel):
     model_config = ConfigDict(use_attribute_docstrings=True)
 
@@ -185,6 +198,7 @@ class Settings(BaseSettings):
     qdrant: QdrantSettings = Field(default_factory=QdrantSettings)
     sparse: SparseSettings = Field(default_factory=SparseSettings)
     retrieval: RetrievalSettings = Field(default_factory=RetrievalSettings)
+    routing: RoutingSettings = Field(default_factory=RoutingSettings)
     ingest: IngestSettings = Field(default_factory=IngestSettings)
     server: ServerSettings = Field(default_factory=ServerSettings)
 

@@ -78,6 +78,7 @@ class AssistPipeline:
     company: str = "Nova Electronics"
     _writer: DraftWriter = field(init=False)
     _entity_cache: dict[str, tuple[float, EntityResolver]] = field(default_factory=dict)
+    _routing_embedder: Embedder | None = None
     on_event: Callable[[str, dict[str, Any]], None] | None = None
     """Metrics hook: ``on_event(name, fields)`` (the service feeds Prometheus with it)."""
 
@@ -121,6 +122,17 @@ class AssistPipeline:
         )
 
     # ------------------------------------------------------------------ helpers
+    @property
+    def routing_embedder(self) -> Embedder:
+        """The embedder ticket routing uses: ``settings.routing.embedder`` or the main one."""
+        cfg = self.settings.routing.embedder
+        if cfg is None:
+            return self.embedder
+        if self._routing_embedder is None:
+            self._routing_embedder = make_embedder(self.settings, cfg)
+            self._routing_embedder.warm_up()
+        return self._routing_embedder
+
     def _entities(self, tenant: str) -> EntityResolver | None:
         if self.db is None:
             return None
@@ -360,7 +372,7 @@ class AssistPipeline:
     async def route(self, conversation: Conversation) -> Any:
         """The conversation's category in the tenant's taxonomy (embedding few-shot router)."""
         rules = self.tenants.get(conversation.tenant)
-        router = await rules.router(self.embedder)
+        router = await rules.router(self.routing_embedder, category_names=self.settings.routing.label_names)
         text = " ".join(t.text for t in conversation.turns if t.role == "customer")[-2000:]
         (result,) = await router.predict([self.masker.mask(text).text])
         return result

@@ -33,9 +33,10 @@ class TenantRules:
     examples: list[tuple[str, str]]
     _router: TaxonomyRouter | None = None
 
-    async def router(self, embedder: Embedder) -> TaxonomyRouter:
+    async def router(self, embedder: Embedder, *, category_names: bool = True) -> TaxonomyRouter:
         if self._router is None:
-            self._router = await TaxonomyRouter(embedder, self.taxonomy, self.examples).fit()
+            self._router = await TaxonomyRouter(embedder, self.taxonomy, self.examples,
+                                                category_names=category_names).fit()
         return self._router
 
 

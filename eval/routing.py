@@ -28,7 +28,8 @@ from eval.harness import EvalOutcome, limited, model_ids, rounded
 
 async def embed_cached(embedder: Embedder, texts: list[str], cache_dir: Path, tag: str) -> np.ndarray:
     """``embed_queries`` with an on-disk cache keyed by model id and the exact texts."""
-    key = hashlib.sha1(("\x00".join(texts) + embedder.model_id).encode()).hexdigest()[:16]
+    prompt = getattr(embedder, "query_prompt_name", None) or ""
+    key = hashlib.sha1(("\x00".join(texts) + embedder.model_id + prompt).encode()).hexdigest()[:16]
     path = cache_dir / f"{tag}-{key}.npy"
     if path.exists():
         return np.load(path)
@@ -77,13 +78,14 @@ async def evaluate_routing(ctx: Any, dataset: Path, *, limit: int | None = None,
     calibrated on the training set (cross-validation), never on the test rows."""
     train = read_jsonl(dataset / "train_fewshot.jsonl")
     test = limited(read_jsonl(dataset / "intents.jsonl"), limit)
-    embedder = ctx.pipeline.embedder
+    embedder = ctx.pipeline.routing_embedder
     cache = ctx.settings.home / "eval" / "cache"
-    xtr = await embed_cached(embedder, [r["text"] for r in train], cache, f"{dataset.name}-train")
-    xte = await embed_cached(embedder, [r["text"] for r in test], cache, f"{dataset.name}-test")
     has_oos = any(r["label"] == OOS_LABEL for r in train)
     router = EmbeddingRouter(embedder, [(r["text"], r["label"]) for r in train], method=method,  # type: ignore[arg-type]
-                             oos_threshold=None if has_oos else 0.0)
+                             oos_threshold=None if has_oos else 0.0, label_names=ctx.settings.routing.label_names)
+    # The router's examples are the training rows followed by the label-name examples.
+    xtr = await embed_cached(embedder, [t for t, _ in router.examples], cache, f"{dataset.name}-train")
+    xte = await embed_cached(embedder, [r["text"] for r in test], cache, f"{dataset.name}-test")
     router.fit_vectors(xtr)
     calibration = router.calibrate_threshold(max_in_scope_rejection=max_in_scope_rejection) if has_oos else None
     results = router.predict_vectors(xte)

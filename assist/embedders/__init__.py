@@ -14,7 +14,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import cast
 
-from assist.config import Settings
+from assist.config import EmbedderSettings, Settings
 from assist.embedders.base import Embedder
 from assist.errors import ConfigError
 
@@ -23,14 +23,15 @@ PREPARED_EMBEDDERS = ("e5-small", "embeddinggemma")
 __all__ = ["PREPARED_EMBEDDERS", "Embedder", "make_embedder", "resolve_embedder_path"]
 
 
-def resolve_embedder_path(settings: Settings) -> Path | str:
+def resolve_embedder_path(settings: Settings, cfg: EmbedderSettings | None = None) -> Path | str:
     """Where ``settings.embedder.model`` points: a local directory, or (downloads allowed)
     the hub id itself.
 
     Raises:
         ConfigError: Nothing local matches and downloads are not allowed.
     """
-    spec = settings.embedder.model
+    cfg = cfg or settings.embedder
+    spec = cfg.model
     if spec in PREPARED_EMBEDDERS:
         path = settings.models_dir / spec
         if (path / "modules.json").is_file():
@@ -43,7 +44,7 @@ def resolve_embedder_path(settings: Settings) -> Path | str:
     path = Path(spec).expanduser()
     if path.exists():
         return path
-    if settings.embedder.allow_download:
+    if cfg.allow_download:
         return spec
     raise ConfigError(
         f"embedding model {spec!r} is neither a prepared model ({', '.join(PREPARED_EMBEDDERS)}) "
@@ -52,15 +53,17 @@ def resolve_embedder_path(settings: Settings) -> Path | str:
     )
 
 
-def make_embedder(settings: Settings) -> Embedder:
-    """Build the embedder ``settings.embedder`` describes (cheap: nothing loads yet).
+def make_embedder(settings: Settings, cfg: EmbedderSettings | None = None) -> Embedder:
+    """Build the embedder ``cfg`` (default ``settings.embedder``) describes (cheap:
+    nothing loads yet). The routing embedder is built from ``settings.routing.embedder``.
 
     Example:
-        >>> from assist.config import Settings
+        >>> from assist.config import EmbedderSettings, Settings
         >>> make_embedder(Settings(embedder={"model": "fake:8"})).dim
         8
     """
-    spec = settings.embedder.model
+    cfg = cfg or settings.embedder
+    spec = cfg.model
     if spec == "fake" or spec.startswith("fake:"):
         from assist.embedders.fake import FakeEmbedder
 
@@ -70,10 +73,9 @@ def make_embedder(settings: Settings) -> Embedder:
         except ValueError as e:
             raise ConfigError(f"bad fake embedder spec {spec!r}: use 'fake' or 'fake:DIM' (DIM >= 1)") from e
 
-    target = resolve_embedder_path(settings)
+    target = resolve_embedder_path(settings, cfg)
     from assist.embedders.sentence_transformers import SentenceTransformerEmbedder
 
-    cfg = settings.embedder
     embedder = SentenceTransformerEmbedder(
         target,
         batch_size=cfg.batch_size,
@@ -82,6 +84,7 @@ def make_embedder(settings: Settings) -> Embedder:
         threads=cfg.threads,
         allow_download=cfg.allow_download,
         model_id=spec if spec in PREPARED_EMBEDDERS else None,
+        query_prompt_name=cfg.query_prompt_name,
     )
     # ``dim`` is a read-only property here (known only after reading the model); the
     # Protocol declares a plain attribute, which mypy treats as settable.

@@ -57,8 +57,12 @@ class SentenceTransformerEmbedder:
         threads: int | None = None,
         allow_download: bool = False,
         model_id: str | None = None,
+        query_prompt_name: str | None = None,
     ) -> None:
         self.model_path_or_id = str(model_path_or_id)
+        # A named prompt of the model for queries (EmbeddingGemma: "Classification" for
+        # routing); None uses the model's own "query" prompt.
+        self.query_prompt_name = query_prompt_name
         self.batch_size = batch_size
         self.max_seq_length = max_seq_length
         self.device = device
@@ -145,12 +149,14 @@ class SentenceTransformerEmbedder:
         try:
             with self._lock:
                 fn = model.encode_query if query else model.encode_document
+                extra = {"prompt_name": self.query_prompt_name} if query and self.query_prompt_name else {}
                 arr = fn(
                     list(texts),
                     batch_size=self.batch_size,
                     normalize_embeddings=True,
                     convert_to_numpy=True,
                     show_progress_bar=False,
+                    **extra,
                 )
         except Exception as e:
             raise EmbeddingError(f"embedding {len(texts)} texts with {self.model_id} failed: {e}") from e
