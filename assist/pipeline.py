@@ -315,9 +315,10 @@ class AssistPipeline:
 
     def _finish(self, draft_id: str, raw: str, passages: list[Passage], flags: list[str], language: str,
                 result: RetrievalResult, mapping: dict[str, str]) -> Draft:
-        checked = check_citations(raw, len(passages))
-        text, grounding_flags = attribute_and_check(checked.text, passages)
-        checked = check_citations(text, len(passages))
+        first = check_citations(raw, len(passages))
+        text, grounding_flags = attribute_and_check(first.text, passages)
+        checked = check_citations(text, len(passages))  # picks up attributed markers
+        checked = type(checked)(checked.text, checked.used, first.invalid)
         flags = list(flags) + grounding_flags
         if checked.invalid:
             flags.append("invalid_citations_removed")
