@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from assist.config import Settings
+from assist.conversation import truncate_conversation
 from assist.db import Database
 from assist.drafting import (
     DraftWriter,
@@ -34,6 +35,7 @@ from assist.drafting import (
 from assist.embedders import make_embedder
 from assist.embedders.base import Embedder
 from assist.errors import InputError, LLMError, NotFoundError
+from assist.injection import sanitize
 from assist.lang import check_supported
 from assist.llm import make_chat_model
 from assist.llm.base import ChatModel
@@ -43,8 +45,6 @@ from assist.retrieval import EntityResolver, RetrievalResult, Retriever
 from assist.sparse import SparseEncoder
 from assist.stores import make_vector_store
 from assist.stores.base import VectorStore
-from assist.conversation import truncate_conversation
-from assist.injection import sanitize
 from assist.tenants import TenantRegistry
 from assist.types import (
     ArticleType,

@@ -22,5 +22,8 @@ if ! command -v chromium >/dev/null || ! fc-list 2>/dev/null | grep -qi "noto.*c
     || echo "could not install chromium: browser tests will fail" >&2
 fi
 
+echo "==> ruff"
+.venv/bin/ruff check .
+
 echo "==> pytest"
 exec .venv/bin/pytest -q "$@"

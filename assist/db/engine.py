@@ -8,9 +8,9 @@ see a vendor exception.
 from __future__ import annotations
 
 import re
-from contextvars import ContextVar
 from collections.abc import Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 

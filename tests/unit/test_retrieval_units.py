@@ -3,9 +3,9 @@ from __future__ import annotations
 import pytest
 
 from assist.drafting import check_citations
+from assist.errors import InputError
 from assist.injection import looks_like_injection, sanitize
 from assist.lang import check_supported, detect_language
-from assist.errors import InputError
 from assist.retrieval import EntityResolver, conversation_query
 from assist.types import Turn
 

@@ -11,10 +11,9 @@ from assist.db import Database
 from assist.embedders import make_embedder
 from assist.llm.fake import FakeChatModel
 from assist.pipeline import AssistPipeline
+from assist.sparse import SparseEncoder
 from assist.stores import make_vector_store
 from kb_ingest.indexing import Indexer
-
-from assist.sparse import SparseEncoder
 
 
 @pytest.fixture(scope="session")
