@@ -25,6 +25,7 @@ from assist.config import Settings
 from assist.conversation import truncate_conversation
 from assist.db import Database
 from assist.drafting import (
+    _ROLE_NAMES,
     DraftWriter,
     Passage,
     attribute_and_check,
@@ -348,7 +349,7 @@ class AssistPipeline:
         """One structured-output call; None when the model is unavailable or answers badly."""
         import json as _json
 
-        names = {"customer": "Customer" if language == "en" else "客户", "agent": "Agent" if language == "en" else "坐席"}
+        names = _ROLE_NAMES[language]
         history = [{"role": names.get(t.role, t.role), "text": sanitize(t.text).text or t.text} for t in conv.turns]
         messages = [
             ChatMessage(role="system", content=self.prompts.render(task, language, **variables)),

@@ -96,8 +96,7 @@ class Database:
     @classmethod
     def from_settings(cls, settings: Settings) -> Database:
         """The database of ``settings.database_url``, default ``sqlite:///HOME/assist.db``."""
-        url = settings.database_url or f"sqlite:///{(settings.home / 'assist.db').resolve()}"
-        return cls(url)
+        return cls(settings.resolved_database_url)
 
     @property
     def safe_url(self) -> str:
