@@ -122,6 +122,10 @@ class RetrievalSettings(BaseModel):
     """Return a published FAQ answer verbatim when its question matches at least this well."""
     history_turns: int = 4
     """Conversation turns that form the search query (entity carry-over)."""
+    scoped_query_turns: int = 1
+    """Once the conversation's entity is resolved, the search within that entity uses only
+    the last this-many customer turns (the question; the entity is already the filter).
+    0: the same query as the unscoped search."""
     draft_passages: int = 3
     """Passages given to the drafting model (the best of ``top_k``)."""
     passage_chars: int = 600

@@ -102,7 +102,11 @@ async def ensure_corpus(ctx: EvalContext, corpus: Path, tenant: str, *, reindex:
     """Ingest a BEIR ``corpus.jsonl`` into ``tenant`` (published), reusing what is there.
 
     Rows' ``entity_name`` becomes the article ``product`` (a parser alias), so the
-    retriever's entity carry-over sees hotel/restaurant names.
+    retriever's entity carry-over sees hotel/restaurant names. In such an entity-organised
+    corpus a row without an entity belongs to its domain's own service (DSTC10's train and
+    taxi FAQ, entity ``*``), not to every entity: its ``domain`` becomes its product. Left
+    empty, the product filter would treat those rows as general knowledge that applies to
+    every hotel and restaurant.
 
     A marker under ``HOME/eval/corpora`` records the corpus hash and embedder: when they
     match and the tenant exists, the indexer is not even asked (``reindex=True`` asks it;
@@ -112,6 +116,7 @@ async def ensure_corpus(ctx: EvalContext, corpus: Path, tenant: str, *, reindex:
         ``{"id_map": {article id: corpus id}, "ingest": {...timings and counts}}``.
     """
     from assist.db.lookup import tenant_exists
+    from kb_ingest.parsers import content_hash
 
     started = time.perf_counter()
     rows = list(iter_jsonl(corpus))
@@ -119,11 +124,18 @@ async def ensure_corpus(ctx: EvalContext, corpus: Path, tenant: str, *, reindex:
     sha = _file_sha(corpus)
     marker = ctx.settings.home / "eval" / "corpora" / f"{tenant}.json"
     want = {"sha256": sha, "embedder": ctx.settings.embedder.model, "sparse": ctx.settings.sparse.tokenizer,
-            "rows": len(rows), "qdrant": str(ctx.settings.qdrant_path.resolve())}
+            "rows": len(rows), "qdrant": str(ctx.settings.qdrant_path.resolve()), "mapping": 2}
     if not reindex and marker.exists() and tenant_exists(ctx.db, tenant):
         if json.loads(marker.read_text()) == want:
             return {"id_map": id_map, "ingest": {"reused": True, "seconds": round(time.perf_counter() - started, 2)}}
     articles = _parse_corpus(corpus, ctx.settings.ingest.max_file_bytes)
+    if any(r.get("entity_name") for r in rows):
+        service = {sanitize_id(str(r.get("id", r.get("_id")))): str(r["domain"])
+                   for r in rows if not r.get("entity_name") and r.get("domain")}
+        for a in articles:
+            if a.meta.product is None and a.meta.id in service:
+                a.meta.product = service[a.meta.id]
+                a.content_hash = content_hash(a.meta, a.blocks)
     with progress(len(articles), f"ingest {tenant}") as advance:
         done = [0]
 

@@ -71,6 +71,26 @@ def routing_metrics(gold: list[str], pred: list[str], *, top_pairs: int = 10) ->
     return rounded(out)
 
 
+CURVE_BUDGETS = (0.01, 0.02, 0.03, 0.05, 0.10)
+
+
+def operating_curve(router: EmbeddingRouter, xte: np.ndarray, gold: list[str],
+                    budgets: tuple[float, ...] = CURVE_BUDGETS) -> list[dict[str, float]]:
+    """The in-scope accuracy / out-of-scope recall trade-off: for each rejection budget the
+    threshold is re-calibrated on the training examples (never on the test rows) and the
+    test rows are scored again. Which point to run is a product decision per tenant."""
+    curve = []
+    for b in budgets:
+        router.calibrate_threshold(max_in_scope_rejection=b)
+        res = router.predict_vectors(xte)
+        pred = [OOS_LABEL if r.out_of_scope else r.label for r in res]
+        m = routing_metrics(gold, pred)
+        curve.append({"max_in_scope_rejection": b, "threshold": round(router.oos_threshold, 4),
+                      "in_scope_accuracy": m["in_scope_accuracy"], "oos_recall": m.get("oos_recall", 0.0),
+                      "oos_precision": m.get("oos_precision", 0.0), "accuracy": m["accuracy"]})
+    return curve
+
+
 async def evaluate_routing(ctx: Any, dataset: Path, *, limit: int | None = None, method: str = "logreg",
                            max_in_scope_rejection: float = 0.05) -> EvalOutcome:
     """Route every ``intents.jsonl`` text with an :class:`EmbeddingRouter` fitted on
@@ -97,6 +117,8 @@ async def evaluate_routing(ctx: Any, dataset: Path, *, limit: int | None = None,
         metrics["in_scope_accuracy_no_rejection"] = round(
             float(np.mean([a == b for a, b in zip(gold, raw, strict=True) if a != OOS_LABEL])), 4)
         metrics["oos_threshold"] = round(router.oos_threshold, 4)
+        metrics["operating_curve"] = operating_curve(router, xte, gold)
+        router.calibrate_threshold(max_in_scope_rejection=max_in_scope_rejection)  # back to the configured one
     items = [EvalItemRecord(item_id=str(r.get("id", i)), metrics={"correct": float(g == p)},
                             detail={"text": r["text"], "gold": g, "pred": p, "confidence": round(res.confidence, 4),
                                     "category": r.get("domain") or g})

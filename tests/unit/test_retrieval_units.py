@@ -20,6 +20,37 @@ def test_entity_resolver_prefers_latest_mention_and_ignores_generic_words() -> N
     assert r.resolve(["i need a hotel", "any hotel is fine"]) is None
 
 
+def test_entity_resolver_tolerates_spoken_variants() -> None:
+    r = EntityResolver.from_names(["SF Citadel", "Ferry Building Marketplace", "DragonEats - SoMa", "J RESTAURANT",
+                                   "RESTAURANT ONE SEVEN"])
+    assert r.resolve(["it's called the s. f. citadel", "zip code please"]) == "SF Citadel"
+    assert r.resolve(["one location in embarcadero called ferry building market place"]) == "Ferry Building Marketplace"
+    assert r.resolve(["we have one option called dragon eats", "do they deliver"]) == "DragonEats - SoMa"
+    # Generic words and spoken numbers are not mentions.
+    assert r.resolve(["what's the restaurants phone number", "four one five seven nine five one"]) is None
+
+
+def test_entity_resolver_specific_beats_generic_and_later_beats_earlier() -> None:
+    r = EntityResolver.from_names(["Union Square", "Hotel Nikko", "Super Duper Burgers - Union Square",
+                                   "Rooster & Rice - Union Square", "Ripley's Believe It or Not!",
+                                   "Walt Disney Family Museum", "Inn San Francisco", "Camera Obscura"])
+    # Several names end with "Union Square": a location the conversation passes through.
+    assert r.resolve(["hotel nikko sounds good", "that's in union square", "do they take master card"]) == "Hotel Nikko"
+    assert r.resolve(["two options: ripley's believe it or not and the walt disney family museum", "zip?"]) == \
+        "Walt Disney Family Museum"
+    assert r.resolve(["camera obscura is closed", "try the inn san francisco", "is there wifi"]) == "Inn San Francisco"
+
+
+def test_entity_resolver_branches_use_the_rest_of_the_conversation() -> None:
+    r = EntityResolver.from_names(["Rooster & Rice - Union Square", "Rooster & Rice - Castro", "Souvla - NoPa",
+                                   "Souvla - Marina"])
+    assert r.candidates(["thai food in union square please", "i found rooster and rice", "do they deliver"]) == \
+        ["Rooster & Rice - Union Square"]
+    # Ambiguous: both branches are candidates (search scopes to both), no single entity.
+    assert r.candidates(["one is called souvla", "can i book"]) == ["Souvla - Marina", "Souvla - NoPa"]
+    assert r.resolve(["one is called souvla", "can i book"]) is None
+
+
 def test_entity_resolver_chinese_names() -> None:
     r = EntityResolver.from_names(["新星手机", "新星耳机"])
     assert r.resolve(["我的新星耳机坏了", "怎么办"]) == "新星耳机"

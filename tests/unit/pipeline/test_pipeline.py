@@ -148,6 +148,22 @@ async def test_search_filters_and_modes(kb) -> None:
     assert len(per_article) == len(set(per_article))
 
 
+async def test_entity_from_an_earlier_turn_scopes_the_question(kb) -> None:
+    from assist.types import SearchFilter
+
+    pipe = make_pipeline(kb, FakeChatModel(replies=["x"]))
+    turns = [Turn(role="customer", text="I have a question about my earbuds"),
+             Turn(role="agent", text="Sure, what would you like to know?"),
+             Turn(role="customer", text="充不进电怎么办")]
+    res = await pipe.retriever.retrieve(turns[-1].text, SearchFilter(tenant="t"), turns=turns)
+    assert res.entity == "earbuds"
+    assert res.chunks[0].chunk.product == "earbuds"
+    # The coverage signal is the question against the entity's knowledge, not the whole
+    # conversation window.
+    question_only = await pipe.retriever.retrieve(turns[-1].text, SearchFilter(tenant="t", products=["earbuds"]))
+    assert res.top_dense == pytest.approx(question_only.top_dense, abs=1e-6)
+
+
 async def test_streaming_events_order(kb) -> None:
     pipe = make_pipeline(kb, FakeChatModel(replies=["Refunds take 3-7 business days [1]."]))
     drafting(pipe)
