@@ -16,6 +16,7 @@ Example:
 
 from __future__ import annotations
 
+import itertools
 import math
 import re
 import unicodedata
@@ -201,7 +202,7 @@ class EntityResolver:
         toks = _name_tokens(form)
         words = _name_tokens(span)
         # "dragon eats" for "dragoneats", "s f" for "sf": adjacent words joined count too.
-        have = words + [a + b for a, b in zip(words, words[1:])]
+        have = words + [a + b for a, b in itertools.pairwise(words)]
         total = sum(self._idf.get(x, 1.0) for x in toks)
         hit = sum(self._idf.get(x, 1.0) for x in toks
                   if any(x == y or (len(x) > 3 and fuzz.ratio(x, y) >= 80) for y in have))
