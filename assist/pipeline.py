@@ -374,7 +374,8 @@ class AssistPipeline:
     async def route(self, conversation: Conversation) -> Any:
         """The conversation's category in the tenant's taxonomy (embedding few-shot router)."""
         rules = self.tenants.get(conversation.tenant)
-        router = await rules.router(self.routing_embedder, category_names=self.settings.routing.label_names)
+        router = await rules.router(self.routing_embedder, category_names=self.settings.routing.label_names,
+                                    max_in_scope_rejection=self.settings.routing.max_in_scope_rejection)
         text = " ".join(t.text for t in conversation.turns if t.role == "customer")[-2000:]
         (result,) = await router.predict([self.masker.mask(text).text])
         return result

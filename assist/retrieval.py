@@ -148,6 +148,8 @@ class EntityResolver:
     _keys: list[str] = field(default_factory=list)
     _idf: dict[str, float] = field(default_factory=dict)
     _generic: set[str] = field(default_factory=set)
+    _form_tokens: list[list[str]] = field(default_factory=list)
+    _postings: dict[str, set[int]] = field(default_factory=dict)
 
     @classmethod
     def from_names(cls, names: Sequence[str], aliases: dict[str, list[str]] | None = None,
@@ -171,6 +173,10 @@ class EntityResolver:
             df.update(set(_name_tokens(f)))
         n = max(1, len(self._forms))
         self._idf = {t: math.log(1 + n / c) for t, c in df.items()}
+        self._form_tokens = [list(dict.fromkeys(_name_tokens(f))) for f in self._forms]
+        for idx, toks in enumerate(self._form_tokens):
+            for tok in toks:
+                self._postings.setdefault(tok, set()).add(idx)
         # A name that several other names end with ("super duper burgers union square",
         # "rooster and rice union square") is a location: a place the conversation passes
         # through more often than the entity it is about.
@@ -190,10 +196,44 @@ class EntityResolver:
         hits = process.extract(t, self._forms, scorer=fuzz.partial_ratio,
                                score_cutoff=self.min_score, limit=None)
         out: list[tuple[str, float, int, int]] = []
+        found: set[int] = set()
         for form, _score, idx in hits:
             m = self._align(form, t)
             if m is not None and self._specific_enough(form, t[max(0, m[1] - 2): m[2] + 2]):
                 out.append((self._keys[idx], m[0], m[1], m[2]))
+                found.add(idx)
+        # Second path, for words inserted inside a name ("harbor court har hotel"): the
+        # name's words (all of them, spelt approximately), in any order, within a window one
+        # word longer than the name.
+        for idx, m in self._word_windows(t, exclude=found):
+            out.append((self._keys[idx], *m))
+        return out
+
+    def _word_windows(self, t: str, exclude: set[int]) -> list[tuple[int, tuple[float, int, int]]]:
+        words = [(w.group(), w.start(), w.end()) for w in re.finditer(r"\S+", t)]
+        present = {w for w, _, _ in words}
+        weight: Counter[int] = Counter()
+        for w in present:
+            for idx in self._postings.get(w, ()):
+                weight[idx] += self._idf.get(w, 1.0)
+        out = []
+        for idx, got in weight.items():
+            toks = self._form_tokens[idx]
+            total = sum(self._idf.get(x, 1.0) for x in toks)
+            if idx in exclude or len(toks) < 2 or any(_is_cjk(c) for c in self._forms[idx]) or got < 0.5 * total:
+                continue
+            size = len(toks) + 1
+            best: tuple[float, int, int] | None = None
+            for i in range(max(1, len(words) - size + 1)):
+                win = words[i:i + size]
+                hit = [j for j, (w, _, _) in enumerate(win)
+                       if any(w == x or (len(x) > 3 and fuzz.ratio(w, x) >= 80) for x in toks)]
+                share = sum(self._idf.get(x, 1.0) for x in toks
+                            if any(w == x or (len(x) > 3 and fuzz.ratio(w, x) >= 80) for w, _, _ in win)) / total
+                if share >= 0.999 and hit and (best is None or share * 100 > best[0]):
+                    best = (share * 100, win[hit[0]][1], win[hit[-1]][2])
+            if best is not None:
+                out.append((idx, best))
         return out
 
     def _specific_enough(self, form: str, span: str) -> bool:

@@ -452,7 +452,7 @@ class TaxonomyRouter:
         examples: Sequence[tuple[str, str]],
         *,
         method: RoutingMethod = "logreg",
-        max_in_scope_rejection: float = 0.05,
+        max_in_scope_rejection: float = 0.02,
         category_names: bool = False,
     ) -> None:
         known = set(taxonomy.ids())

@@ -33,10 +33,12 @@ class TenantRules:
     examples: list[tuple[str, str]]
     _router: TaxonomyRouter | None = None
 
-    async def router(self, embedder: Embedder, *, category_names: bool = True) -> TaxonomyRouter:
+    async def router(self, embedder: Embedder, *, category_names: bool = True,
+                     max_in_scope_rejection: float = 0.02) -> TaxonomyRouter:
         if self._router is None:
             self._router = await TaxonomyRouter(embedder, self.taxonomy, self.examples,
-                                                category_names=category_names).fit()
+                                                category_names=category_names,
+                                                max_in_scope_rejection=max_in_scope_rejection).fit()
         return self._router
 
 

@@ -108,8 +108,9 @@ def routing(
     dataset: DatasetOpt,
     limit: LimitOpt = None,
     method: Annotated[str, typer.Option("--method", help="logreg | knn")] = "logreg",
-    max_in_scope_rejection: Annotated[float, typer.Option(
-        "--max-in-scope-rejection", help="OOS threshold budget: share of in-scope examples rejected in CV.")] = 0.05,
+    max_in_scope_rejection: Annotated[float | None, typer.Option(
+        "--max-in-scope-rejection",
+        help="OOS threshold budget: share of in-scope examples rejected in CV (default: routing settings).")] = None,
     as_json: JsonOpt = False,
     report: ReportOpt = None,
     save_baseline: SaveOpt = None,

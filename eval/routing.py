@@ -92,10 +92,12 @@ def operating_curve(router: EmbeddingRouter, xte: np.ndarray, gold: list[str],
 
 
 async def evaluate_routing(ctx: Any, dataset: Path, *, limit: int | None = None, method: str = "logreg",
-                           max_in_scope_rejection: float = 0.05) -> EvalOutcome:
+                           max_in_scope_rejection: float | None = None) -> EvalOutcome:
     """Route every ``intents.jsonl`` text with an :class:`EmbeddingRouter` fitted on
     ``train_fewshot.jsonl``. With ``oos`` training examples the rejection threshold is
     calibrated on the training set (cross-validation), never on the test rows."""
+    if max_in_scope_rejection is None:
+        max_in_scope_rejection = ctx.settings.routing.max_in_scope_rejection
     train = read_jsonl(dataset / "train_fewshot.jsonl")
     test = limited(read_jsonl(dataset / "intents.jsonl"), limit)
     embedder = ctx.pipeline.routing_embedder
