@@ -9,6 +9,11 @@ One model per process (so RSS is that model's), exact cosine search (no ANN erro
 Tasks: ``speed`` (passages/s on the first 1000 zh_bq_faq passages at batch 32, median
 single-query latency, RSS), ``bq`` (zh_bq_faq nDCG@10, R@10), ``dstc`` (en_dstc10_kgd R@1 / R@5 /
 MRR@5 with the ``text_with_context`` query). Metrics come from ir-measures.
+
+``--query-prompt`` / ``--document-prompt`` pick other named prompts of the model for the
+quality tasks, e.g. a symmetric setup for question-to-question matching:
+``--model e5-small --query-prompt query --document-prompt query`` or
+``--model embeddinggemma --query-prompt STS --document-prompt STS``.
 """
 
 from __future__ import annotations
@@ -73,6 +78,8 @@ def bench(
     models_dir: Path | None,
     batch_size: int,
     json_path: Path | None = None,
+    query_prompt: str | None = None,
+    document_prompt: str | None = None,
 ) -> dict[str, Any]:
     settings = Settings(  # type: ignore[call-arg]  # _env_file is pydantic-settings' own
         _env_file=None, embedder=EmbedderSettings(model=model, batch_size=batch_size)
@@ -97,6 +104,18 @@ def bench(
     out["dim"] = embedder.dim
     encode_docs = embedder.embed_documents_sync  # type: ignore[attr-defined]
     encode_queries = embedder.embed_queries_sync  # type: ignore[attr-defined]
+    if query_prompt or document_prompt:
+        st = embedder._load()  # type: ignore[attr-defined]  # the sentence-transformers model
+
+        def prompted(name: str | None, default: Any) -> Any:
+            if not name:
+                return default
+            return lambda texts: np.asarray(st.encode(list(texts), prompt_name=name, batch_size=batch_size,
+                                                      normalize_embeddings=True, convert_to_numpy=True))
+
+        encode_docs = prompted(document_prompt, encode_docs)
+        encode_queries = prompted(query_prompt, encode_queries)
+        out["prompts"] = {"query": query_prompt, "document": document_prompt}
     encode_docs(["预热"])  # first call pays one-off allocations
 
     bq_corpus = _jsonl(data / "zh_bq_faq" / "corpus.jsonl")
@@ -168,13 +187,16 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--data", type=Path, default=REPO.parent / "shared" / "data")
     p.add_argument("--models-dir", type=Path, default=None, help="default: ASSIST_HOME/models")
     p.add_argument("--batch-size", type=int, default=32)
+    p.add_argument("--query-prompt", default=None, help="a named prompt of the model for queries")
+    p.add_argument("--document-prompt", default=None, help="a named prompt of the model for documents")
     p.add_argument("--json", type=Path, default=None, help="also write the result to this file")
     args = p.parse_args(argv)
     tasks = {t.strip() for t in args.tasks.split(",") if t.strip()}
     unknown = tasks - {"speed", "bq", "dstc"}
     if unknown:
         p.error(f"unknown tasks: {', '.join(sorted(unknown))}")
-    result = bench(args.model, tasks, args.data, args.models_dir, args.batch_size, args.json)
+    result = bench(args.model, tasks, args.data, args.models_dir, args.batch_size, args.json,
+                   query_prompt=args.query_prompt, document_prompt=args.document_prompt)
     text = json.dumps(result, indent=2, ensure_ascii=False)
     print(text)
     if args.json:
