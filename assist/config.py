@@ -146,7 +146,7 @@ class RoutingSettings(BaseModel):
     """Out-of-scope threshold budget: the share of held-out in-scope examples the
     cross-validated threshold may reject. Real messages score lower than held-out examples,
     so the realised rejection is higher (CLINC150, EmbeddingGemma router: in-scope accuracy
-    0.953 without rejection, 0.925 at 2%, 0.898 at 5%); see the operating curve in
+    0.953 without rejection, 0.924 at 2%, 0.898 at 5%); see the operating curve in
     docs/quality.md."""
 
 

@@ -57,6 +57,42 @@ def test_routing_metrics_hand_computed() -> None:
     assert {"gold": "a", "pred": "b", "count": 1} in m["confused"]
 
 
+def test_routing_operating_curve_trades_in_scope_for_oos_recall() -> None:
+    import numpy as np
+
+    from assist.routing import EmbeddingRouter
+    from eval.routing import operating_curve
+
+    rng = np.random.default_rng(0)
+    centres = {lab: rng.normal(size=16) for lab in ("a", "b", "c")}
+    examples = [(f"{lab}{i}", lab) for lab in centres for i in range(10)] + [(f"o{i}", "oos") for i in range(5)]
+    x_train = np.stack([centres[lab] + 0.6 * rng.normal(size=16) if lab != "oos" else rng.normal(size=16)
+                        for _, lab in examples])
+    gold = [lab for lab in centres for _ in range(20)] + ["oos"] * 20
+    x_test = np.stack([centres[lab] + 0.6 * rng.normal(size=16) if lab != "oos" else rng.normal(size=16)
+                       for lab in gold])
+    router = EmbeddingRouter(None, examples, oos_threshold=None, label_names=False)  # type: ignore[arg-type]
+    router.fit_vectors(x_train)
+    curve = operating_curve(router, x_test, gold, budgets=(0.0, 0.1, 0.3))
+    thresholds = [p["threshold"] for p in curve]
+    recalls = [p["oos_recall"] for p in curve]
+    in_scope = [p["in_scope_accuracy"] for p in curve]
+    assert thresholds == sorted(thresholds) and recalls == sorted(recalls)
+    assert in_scope == sorted(in_scope, reverse=True)
+    assert curve[0]["threshold"] == 0.0  # no budget: only messages unlike every class are rejected
+
+
+def test_dialogue_detection_cv_and_auroc() -> None:
+    from eval.dialogue import _auroc, _cv_detection
+
+    gold = [True, False] * 20
+    score = [0.9 if g else 0.5 for g in gold]
+    assert _auroc(gold, score) == 1.0
+    cv = _cv_detection(gold, score)
+    assert cv["detect_f1_cv"] == 1.0 and 0.5 < cv["detect_threshold_cv"] <= 0.9
+    assert _cv_detection([True] * 20, [0.9] * 20) == {}
+
+
 def test_split_context_and_rgb_helpers() -> None:
     turns = split_context("hi | hello | what time is check in")
     assert [t.role for t in turns] == ["customer", "agent", "customer"]
