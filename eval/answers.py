@@ -52,7 +52,7 @@ async def evaluate_answers(ctx: Any, dataset: Path, llm: Any, *, limit: int | No
     metrics: dict[str, Any] = {"dataset": "golden-answers", "items": len(items)}
     for name in METRICS:
         vals = [sc[name] for sc in scores if name in sc]
-        metrics[name] = mean(vals)
+        metrics[name] = mean(vals) if vals else None  # None: the judge scored no item
         metrics[f"{name}_scored"] = len(vals)
     metrics["curated_share"] = mean(float(s == "curated") for s in statuses)
     metrics["judge"] = judge.model

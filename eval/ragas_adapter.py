@@ -59,13 +59,23 @@ def _embeddings(embedder: Embedder) -> Any:
         async def aembed_documents(self, texts: list[str]) -> list[list[float]]:
             return await embedder.embed_documents(texts)
 
+        # ragas calls the sync methods from inside its own running event loop, where
+        # asyncio.run() is refused: run our coroutine on a loop of its own in a worker thread.
         def embed_query(self, text: str) -> list[float]:
-            return asyncio.run(embedder.embed_query(text))
+            return _blocking(lambda: embedder.embed_query(text))
 
         def embed_documents(self, texts: list[str]) -> list[list[float]]:
-            return asyncio.run(embedder.embed_documents(texts))
+            return _blocking(lambda: embedder.embed_documents(texts))
 
     return _OurEmbeddings()
+
+
+def _blocking(make: Any) -> Any:
+    """Run the coroutine ``make()`` to completion on a fresh event loop in a worker thread."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(lambda: asyncio.run(make())).result()
 
 
 def _judge(cfg: JudgeConfig) -> Any:

@@ -193,3 +193,17 @@ def test_cli_gate_exits_nonzero_on_planted_regression(tmp_path: Path, monkeypatc
     fail = runner.invoke(app, ["gate", "--baseline", str(base), "--current", str(bad), "--tolerance", "0.02"])
     assert fail.exit_code == 1
     assert "FAIL" in fail.output and "hit@5" in fail.output
+
+
+async def test_ragas_embeddings_work_inside_a_running_loop() -> None:
+    """ragas calls the sync embedding methods from its own event loop (response relevancy)."""
+    import asyncio
+
+    from assist.embedders.fake import FakeEmbedder
+    from eval.ragas_adapter import _embeddings
+
+    emb = FakeEmbedder(dim=8)
+    wrapped = _embeddings(emb)
+    assert asyncio.get_running_loop()
+    assert wrapped.embed_query("hello") == await emb.embed_query("hello")
+    assert len(wrapped.embed_documents(["a", "b"])) == 2
