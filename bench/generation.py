@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import statistics
 import subprocess
 import sys
@@ -27,7 +28,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.common import SCRATCH, bench_settings, machine, percentile  # noqa: E402
+from bench.common import MODELS, SCRATCH, bench_settings, machine, percentile  # noqa: E402
 
 PROMPTS = [
     "客户说：我的信用卡还款日是哪天？能不能推迟几天还款？请给客服写一段简短的回复草稿。",
@@ -52,7 +53,10 @@ async def run(port: int, max_tokens: int) -> dict[str, Any]:
     llm_pkg.ALLOW_BACKEND_REQUESTS = True  # this script exists to call the backend
     settings = bench_settings(
         SCRATCH / "gen-home",
-        llm={"provider": "embedded", "engine_port": port, "engine_python": "/work/vllm-venv/bin/python"},
+        # The vLLM virtualenv that scripts/install.sh made next to the prepared models.
+        llm={"provider": "embedded", "engine_port": port,
+             "engine_python": os.environ.get("ASSIST_LLM__ENGINE_PYTHON",
+                                             str(MODELS.parent / "vllm-venv" / "bin" / "python"))},
     )
     from transformers import AutoTokenizer
 
