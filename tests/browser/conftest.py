@@ -80,8 +80,11 @@ def _free_port() -> int:
 @pytest.fixture(scope="session")
 def browser_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
     home = tmp_path_factory.mktemp("browser-home")
+    # The widget's streamed-draft flow is under test here, so the curated-FAQ shortcut is off:
+    # the demo conversation's last question ("物流延迟有补偿吗？") has an approved FAQ answer
+    # that would otherwise be returned verbatim (that path: tests/unit/pipeline).
     return Settings(_env_file=None, env="test", home=home, models_path=MODELS_DIR, llm={"provider": "fake"},
-                    server={"rate_limit": "100000/minute"})
+                    server={"rate_limit": "100000/minute"}, retrieval={"curated_min_score": 1.01})
 
 
 @pytest.fixture(scope="session")
