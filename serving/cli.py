@@ -12,7 +12,7 @@ import logging
 import os
 import sys
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, NoReturn
 
 import typer
 
@@ -52,7 +52,7 @@ def _run(coro):
     return asyncio.run(coro)
 
 
-def _fail(e: Exception) -> None:
+def _fail(e: Exception) -> NoReturn:
     from assist.errors import AssistError
 
     if isinstance(e, AssistError):
@@ -313,6 +313,25 @@ def _pipeline(s, *, need_llm: bool):
     return AssistPipeline.from_settings(s, llm=llm), server
 
 
+def _with_pipeline(s, fn, *, need_llm: bool):
+    """``await fn(pipe)`` on a fresh pipeline, closing it (and stopping the embedded model
+    server that ``need_llm`` started) afterwards; assist errors exit 2 with their message."""
+
+    async def go():
+        pipe, server = _pipeline(s, need_llm=need_llm)
+        try:
+            return await fn(pipe)
+        finally:
+            await pipe.close()
+            if server:
+                server.stop()
+
+    try:
+        return _run(go())
+    except Exception as e:
+        _fail(e)
+
+
 @app.command()
 def search(
     query: str,
@@ -325,20 +344,9 @@ def search(
 ) -> None:
     """Search the knowledge base (hybrid dense + sparse)."""
     s = _settings()
-
-    async def go():
-        pipe, _ = _pipeline(s, need_llm=False)
-        try:
-            return await pipe.search(query, tenant=tenant or s.default_tenant, top_k=top_k,
-                                     languages=[language] if language else None,
-                                     products=[product] if product else None, mode=mode)
-        finally:
-            await pipe.close()
-
-    try:
-        res = _run(go())
-    except Exception as e:
-        _fail(e)
+    res = _with_pipeline(s, lambda pipe: pipe.search(
+        query, tenant=tenant or s.default_tenant, top_k=top_k, languages=[language] if language else None,
+        products=[product] if product else None, mode=mode), need_llm=False)
     if as_json:
         _print_json({
             "query": res.query, "covered": res.covered, "top_dense": res.top_dense, "entity": res.entity,
@@ -356,14 +364,11 @@ def _load_conversation(path: Path | None, message: str | None, tenant: str | Non
     from assist.types import Conversation, Turn
 
     if path is not None:
-        data = json.loads(path.read_text(encoding="utf-8"))
-        conv = Conversation.model_validate(data)
+        conv = _conversation_file(path, tenant, s)
     else:
         conv = Conversation(tenant=tenant or s.default_tenant, turns=[])
     if message:
         conv.turns.append(Turn(role="customer", text=message))
-    if tenant:
-        conv.tenant = tenant
     return conv
 
 
@@ -376,22 +381,13 @@ def draft(
 ) -> None:
     """Draft a cited reply to the customer's last message."""
     s = _settings()
+    conv = _load_conversation(history, message, tenant, s)
 
-    async def go():
-        pipe, server = _pipeline(s, need_llm=True)
-        try:
-            conv = _load_conversation(history, message, tenant, s)
-            d = await pipe.draft(conv)
-            return d, pipe.restore(d)
-        finally:
-            await pipe.close()
-            if server:
-                server.stop()
+    async def go(pipe):
+        d = await pipe.draft(conv)
+        return d, pipe.restore(d)
 
-    try:
-        d, restored = _run(go())
-    except Exception as e:
-        _fail(e)
+    d, restored = _with_pipeline(s, go, need_llm=True)
     if as_json:
         out = d.model_dump(mode="json", exclude={"sources"})
         out["sources"] = [{"article_id": r.chunk.article_id, "revision": r.chunk.revision, "title": r.chunk.title,
@@ -433,19 +429,10 @@ def escalate(conversation: ConvOpt, tenant: TenantOpt = None,
         s.escalation_use_llm = False
     conv = _conversation_file(conversation, tenant, s)
 
-    async def go():
-        pipe, server = _pipeline(s, need_llm=s.escalation_use_llm)
-        try:
-            return (await pipe.escalate(conv, category=category))[0]
-        finally:
-            await pipe.close()
-            if server:
-                server.stop()
+    async def go(pipe):
+        return (await pipe.escalate(conv, category=category))[0]
 
-    try:
-        d = _run(go())
-    except Exception as e:
-        _fail(e)
+    d = _with_pipeline(s, go, need_llm=s.escalation_use_llm)
     if as_json:
         _print_json(d.model_dump(mode="json"))
         return
@@ -466,17 +453,10 @@ def qa(reply: Annotated[str, typer.Option("--reply", "-r", help="The reply to ch
     conv = _conversation_file(conversation, tenant, s) if conversation else None
     t = tenant or (conv.tenant if conv else s.default_tenant)
 
-    async def go():
-        pipe, _ = _pipeline(s, need_llm=False)
-        try:
-            return (await pipe.qa(reply, tenant=t, conversation=conv))[0]
-        finally:
-            await pipe.close()
+    async def go(pipe):
+        return (await pipe.qa(reply, tenant=t, conversation=conv))[0]
 
-    try:
-        report = _run(go())
-    except Exception as e:
-        _fail(e)
+    report = _with_pipeline(s, go, need_llm=False)
     if as_json:
         _print_json(report.model_dump(mode="json"))
         return
@@ -492,19 +472,10 @@ def summarize(conversation: ConvOpt, tenant: TenantOpt = None, as_json: JsonOpt 
     s = _settings()
     conv = _conversation_file(conversation, tenant, s)
 
-    async def go():
-        pipe, server = _pipeline(s, need_llm=True)
-        try:
-            return (await pipe.summarize(conv))[0]
-        finally:
-            await pipe.close()
-            if server:
-                server.stop()
+    async def go(pipe):
+        return (await pipe.summarize(conv))[0]
 
-    try:
-        out = _run(go())
-    except Exception as e:
-        _fail(e)
+    out = _with_pipeline(s, go, need_llm=True)
     if as_json:
         _print_json(out)
         return
