@@ -107,6 +107,11 @@ def _name_tokens(text: str) -> list[str]:
     return out
 
 
+def _same_word(name_word: str, word: str) -> bool:
+    """A word of a name, spelt the same or (longer than 3 letters) nearly so."""
+    return word == name_word or (len(name_word) > 3 and fuzz.ratio(name_word, word) >= 80)
+
+
 def _is_cjk(ch: str) -> bool:
     return "\u3400" <= ch <= "\u9fff"
 
@@ -148,6 +153,7 @@ class EntityResolver:
     _keys: list[str] = field(default_factory=list)
     _idf: dict[str, float] = field(default_factory=dict)
     _generic: set[str] = field(default_factory=set)
+    _generic_keys: set[str] = field(default_factory=set)
     _form_tokens: list[list[str]] = field(default_factory=list)
     _postings: dict[str, set[int]] = field(default_factory=dict)
     _memo: OrderedDict[str, list[tuple[str, float, int, int]]] = field(default_factory=OrderedDict)
@@ -185,6 +191,7 @@ class EntityResolver:
         for f in distinct:
             if sum(g.endswith(" " + f) for g in distinct) >= 2:
                 self._generic.add(f)
+        self._generic_keys = {k for k, forms in self.names.items() if all(_norm(f) in self._generic for f in forms)}
 
     def __len__(self) -> int:
         return len(self.names)
@@ -238,17 +245,12 @@ class EntityResolver:
             if idx in exclude or len(toks) < 2 or any(_is_cjk(c) for c in self._forms[idx]) or got < 0.5 * total:
                 continue
             size = len(toks) + 1
-            best: tuple[float, int, int] | None = None
             for i in range(max(1, len(words) - size + 1)):
                 win = words[i:i + size]
-                hit = [j for j, (w, _, _) in enumerate(win)
-                       if any(w == x or (len(x) > 3 and fuzz.ratio(w, x) >= 80) for x in toks)]
-                share = sum(self._idf.get(x, 1.0) for x in toks
-                            if any(w == x or (len(x) > 3 and fuzz.ratio(w, x) >= 80) for w, _, _ in win)) / total
-                if share >= 0.999 and hit and (best is None or share * 100 > best[0]):
-                    best = (share * 100, win[hit[0]][1], win[hit[-1]][2])
-            if best is not None:
-                out.append((idx, best))
+                if all(any(_same_word(x, w) for w, _, _ in win) for x in toks):
+                    hit = [(a, b) for w, a, b in win if any(_same_word(x, w) for x in toks)]
+                    out.append((idx, (100.0, hit[0][0], hit[-1][1])))
+                    break
         return out
 
     def _specific_enough(self, form: str, span: str) -> bool:
@@ -259,8 +261,7 @@ class EntityResolver:
         # "dragon eats" for "dragoneats", "s f" for "sf": adjacent words joined count too.
         have = words + [a + b for a, b in itertools.pairwise(words)]
         total = sum(self._idf.get(x, 1.0) for x in toks)
-        hit = sum(self._idf.get(x, 1.0) for x in toks
-                  if any(x == y or (len(x) > 3 and fuzz.ratio(x, y) >= 80) for y in have))
+        hit = sum(self._idf.get(x, 1.0) for x in toks if any(_same_word(x, y) for y in have))
         return total > 0 and hit / total >= self.min_share
 
     def _align(self, form: str, t: str) -> tuple[float, int, int] | None:
@@ -307,7 +308,7 @@ class EntityResolver:
 
     def is_generic(self, key: str) -> bool:
         """Whether every form of the entity's name is a location other names end with."""
-        return all(_norm(f) in self._generic for f in self.names.get(key, [key]))
+        return key in self._generic_keys
 
     def candidates(self, texts: Sequence[str]) -> list[str]:
         """The entities the conversation is about: the latest specific mention (a generic
@@ -395,11 +396,11 @@ class Retriever:
         entity = " | ".join(entities) or None
 
         want = k * (3 if self.max_per_article else 1) + 5
+        asked = _question_text(turns, self.settings.scoped_query_turns) if turns else None
         results: list[RetrievedChunk] = []
         if entities:
             scoped = filters.model_copy(update={"products": entities})
             sdense, ssparse = dense, sparse
-            asked = _question_text(turns, self.settings.scoped_query_turns) if turns else None
             if asked and asked != qtext:
                 sdense = await self.embedder.embed_query(asked) if mode != "sparse" else None
                 ssparse = self.sparse.encode_query(asked) if mode != "dense" else None
@@ -419,7 +420,7 @@ class Retriever:
         # the general articles) plus, when the query is the question itself, the unscoped
         # search (a wrongly resolved entity must not hide the answer); without an entity,
         # the unscoped search.
-        single = not turns or _question_text(turns, self.settings.scoped_query_turns) in (None, qtext)
+        single = asked in (None, qtext)
         signal = scoped_results + unscoped if (single or not scoped_results) else scoped_results
         top_dense: float | None = None
         if dense is not None:
