@@ -51,7 +51,10 @@ async def evaluate_dialogue(ctx: Any, dataset: Path, *, limit: int | None = None
     r5: list[float] = []
     rr: list[float] = []
     items = []
-    signals: list[tuple[bool, float, float]] = []
+    # Per turn: knowledge-seeking?, and the two coverage signals (for AUROC and the CV threshold).
+    seeking: list[bool] = []
+    dense_signal: list[float] = []
+    sparse_signal: list[float] = []
     with progress(len(rows), "dialogue") as advance:
         for row in rows:
             turns = dialogue_turns(row)
@@ -62,8 +65,9 @@ async def evaluate_dialogue(ctx: Any, dataset: Path, *, limit: int | None = None
             fp += (not gold_ks) and pred_ks
             fn += gold_ks and not pred_ks
             tn += (not gold_ks) and not pred_ks
-            signals.append((gold_ks, res.top_dense if res.top_dense is not None else 0.0,
-                            res.top_sparse if res.top_sparse is not None else 0.0))
+            seeking.append(gold_ks)
+            dense_signal.append(res.top_dense if res.top_dense is not None else 0.0)
+            sparse_signal.append(res.top_sparse if res.top_sparse is not None else 0.0)
             m: dict[str, float] = {"detect_ok": float(gold_ks == pred_ks)}
             ranked = list(dict.fromkeys(id_map.get(r.chunk.article_id, r.chunk.article_id) for r in res.chunks))
             if gold_ks and row.get("knowledge_ids"):
@@ -87,9 +91,9 @@ async def evaluate_dialogue(ctx: Any, dataset: Path, *, limit: int | None = None
                "detect_accuracy": (tp + tn) / max(1, len(rows)),
                "select_r@1": mean(r1), "select_r@5": mean(r5), "select_mrr@5": mean(rr),
                # Threshold-free: how well each coverage signal separates the two kinds of turn.
-               "detect_auroc_dense": _auroc([g for g, _, _ in signals], [d for _, d, _ in signals]),
-               "detect_auroc_sparse": _auroc([g for g, _, _ in signals], [sp for _, _, sp in signals]),
-               **_cv_detection([g for g, _, _ in signals], [d for _, d, _ in signals]),
+               "detect_auroc_dense": _auroc(seeking, dense_signal),
+               "detect_auroc_sparse": _auroc(seeking, sparse_signal),
+               **_cv_detection(seeking, dense_signal),
                "detection_rule": f"retriever covered (top dense cosine >= {ctx.settings.retrieval.min_dense_score})"}
     return EvalOutcome(kind="dialogue", dataset=dataset.name, metrics=rounded(metrics), items=items,
                        config={"limit": limit, "tenant": tenant, "history_turns": ctx.settings.retrieval.history_turns,

@@ -98,6 +98,11 @@ def _parse_corpus(corpus: Path, max_bytes: int) -> list[Any]:
     return parse_file(corpus, max_bytes=max(max_bytes, corpus.stat().st_size + 1), root=corpus.parent)
 
 
+_MAPPING_VERSION = 2
+"""Version of the corpus-row -> article mapping below; bump it when the mapping changes so
+stored corpora are re-ingested (2: domain-wide rows get their domain as product)."""
+
+
 async def ensure_corpus(ctx: EvalContext, corpus: Path, tenant: str, *, reindex: bool = False) -> dict[str, Any]:
     """Ingest a BEIR ``corpus.jsonl`` into ``tenant`` (published), reusing what is there.
 
@@ -124,7 +129,7 @@ async def ensure_corpus(ctx: EvalContext, corpus: Path, tenant: str, *, reindex:
     sha = _file_sha(corpus)
     marker = ctx.settings.home / "eval" / "corpora" / f"{tenant}.json"
     want = {"sha256": sha, "embedder": ctx.settings.embedder.model, "sparse": ctx.settings.sparse.tokenizer,
-            "rows": len(rows), "qdrant": str(ctx.settings.qdrant_path.resolve()), "mapping": 2}
+            "rows": len(rows), "qdrant": str(ctx.settings.qdrant_path.resolve()), "mapping": _MAPPING_VERSION}
     if not reindex and marker.exists() and tenant_exists(ctx.db, tenant):
         if json.loads(marker.read_text()) == want:
             return {"id_map": id_map, "ingest": {"reused": True, "seconds": round(time.perf_counter() - started, 2)}}

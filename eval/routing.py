@@ -120,7 +120,6 @@ async def evaluate_routing(ctx: Any, dataset: Path, *, limit: int | None = None,
             float(np.mean([a == b for a, b in zip(gold, raw, strict=True) if a != OOS_LABEL])), 4)
         metrics["oos_threshold"] = round(router.oos_threshold, 4)
         metrics["operating_curve"] = operating_curve(router, xte, gold)
-        router.calibrate_threshold(max_in_scope_rejection=max_in_scope_rejection)  # back to the configured one
     items = [EvalItemRecord(item_id=str(r.get("id", i)), metrics={"correct": float(g == p)},
                             detail={"text": r["text"], "gold": g, "pred": p, "confidence": round(res.confidence, 4),
                                     "category": r.get("domain") or g})
