@@ -136,7 +136,7 @@ class EntityResolver:
     qualifier too, and the retriever searches within all of them.
 
     Measured on DSTC10 (en_dstc10_kgd, full dialogues): the gold snippet's entity is among
-    the candidates for 88 of 104 knowledge-seeking turns (docs/quality.md).
+    the candidates for 90 of 104 knowledge-seeking turns (docs/quality.md).
 
     Example:
         >>> r = EntityResolver.from_names(["GRANT HOTEL", "A AND B GUEST HOUSE"])
