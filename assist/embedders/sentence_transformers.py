@@ -9,7 +9,7 @@ import json
 import threading
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 
@@ -39,6 +39,12 @@ class SentenceTransformerEmbedder:
         allow_download: Let sentence-transformers fetch a hub id. Off by default:
             a missing model is a :class:`ConfigError`, never a silent download.
         model_id: Name reported in ``model_id`` (default: the directory name).
+        query_prompt_name: A named prompt of the model for queries; None: ``query``.
+        backend: ``onnx`` runs the directory's ONNX export (``onnx/``, made by
+            ``assist models prepare`` or ``assist models export-onnx``) with onnxruntime:
+            the same vectors, 2-3x faster single queries on CPU. ``torch`` runs
+            sentence-transformers on PyTorch. ``auto`` (default) takes ``onnx`` when an
+            up-to-date export exists, else ``torch``.
 
     Example:
         >>> e = SentenceTransformerEmbedder(".assist/models/e5-small")  # doctest: +SKIP
@@ -58,8 +64,11 @@ class SentenceTransformerEmbedder:
         allow_download: bool = False,
         model_id: str | None = None,
         query_prompt_name: str | None = None,
+        backend: Literal["auto", "torch", "onnx"] = "auto",
     ) -> None:
         self.model_path_or_id = str(model_path_or_id)
+        self.backend = backend
+        self.active_backend: str | None = None  # what ``backend`` resolved to once loaded
         # A named prompt of the model for queries (EmbeddingGemma: "Classification" for
         # routing); None uses the model's own "query" prompt.
         self.query_prompt_name = query_prompt_name
@@ -104,6 +113,29 @@ class SentenceTransformerEmbedder:
                 f"{path} is not a sentence-transformers directory (no modules.json): "
                 "run `assist models prepare` again"
             )
+        if path.exists() and self.device == "cpu" and self.backend != "torch":
+            from assist.embedders import onnx_backend
+
+            status = onnx_backend.export_status(path)
+            if status == "ok":
+                try:
+                    model = onnx_backend.OnnxSentenceModel(path, threads=self.threads)
+                except Exception as e:  # onnxruntime/tokenizer load errors, uniformly
+                    raise EmbeddingError(f"loading the ONNX export of {path} failed: {e}") from e
+                self.active_backend = "onnx"
+                if self.max_seq_length:
+                    model.max_seq_length = min(self.max_seq_length, model.max_seq_length)
+                return model
+            if self.backend == "onnx":
+                raise ConfigError(
+                    f"ASSIST_EMBEDDER__BACKEND=onnx but the ONNX export of {path} is {status}: run "
+                    f"`assist models export-onnx {path}` (or `assist models prepare`), or use backend torch/auto"
+                )
+        elif self.backend == "onnx":
+            raise ConfigError(
+                "ASSIST_EMBEDDER__BACKEND=onnx needs a local model directory on device cpu; "
+                f"got {self.model_path_or_id!r} on {self.device!r}"
+            )
         try:
             import torch
             from sentence_transformers import SentenceTransformer
@@ -126,6 +158,7 @@ class SentenceTransformerEmbedder:
             raise EmbeddingError(f"loading embedding model {self.model_path_or_id!r} failed: {e}") from e
         if self.max_seq_length:
             model.max_seq_length = min(self.max_seq_length, model.max_seq_length or self.max_seq_length)
+        self.active_backend = "torch"
         return model
 
     @property

@@ -75,6 +75,7 @@ def prepare_models(
             from assist.provision.gemma import prepare_embeddinggemma
 
             done[name] = prepare_embeddinggemma(settings, force=force, progress=progress)
+        _export_onnx(done[name], force=force, progress=progress)
     if llm:
         try:
             from assist.provision.qwen import QWEN_NAME, prepare_qwen
@@ -87,6 +88,18 @@ def prepare_models(
         done[QWEN_NAME] = prepare_qwen(settings, force=force)
         progress(f"{QWEN_NAME}: ready in {done[QWEN_NAME]}")
     return done
+
+
+def _export_onnx(model_dir: Path, *, force: bool, progress: Progress) -> None:
+    """The ONNX export next to a prepared embedder (``backend=auto`` then runs it). A
+    model that cannot be exported keeps working on the torch backend, so a failure is
+    reported, not raised."""
+    from assist.embedders.onnx_backend import export_onnx
+
+    try:
+        export_onnx(model_dir, force=force, progress=progress)
+    except Exception as e:  # torch.onnx raises many types; the torch backend still works
+        progress(f"{model_dir.name}: ONNX export failed, the torch backend will be used: {e}")
 
 
 def list_prepared(settings: Settings) -> list[dict[str, object]]:

@@ -79,6 +79,38 @@ def prepare(
         console.print(f"[green]✓[/] {name}: {path}")
 
 
+@app.command("export-onnx")
+def export_onnx_cmd(
+    path: Annotated[str, typer.Argument(help="A local sentence-transformers directory, or a prepared model's name.")],
+    force: Annotated[bool, typer.Option("--force", help="Export again even if up to date.")] = False,
+) -> None:
+    """Export an embedding model to ONNX (``DIR/onnx``) for the onnxruntime backend.
+
+    The export is checked against the torch model (cosine >= 0.9999 on sample texts)
+    before it is kept; ``ASSIST_EMBEDDER__BACKEND=auto`` (default) then uses it.
+    """
+    from pathlib import Path
+
+    from assist.embedders.onnx_backend import export_onnx
+
+    settings = Settings()
+    target = Path(path).expanduser()
+    if not target.exists() and (settings.models_dir / path).exists():
+        target = settings.models_dir / path
+    try:
+        with console.status("exporting...") as status:
+
+            def progress(line: str) -> None:
+                status.update(line)
+                console.log(line)
+
+            out = export_onnx(target, force=force, progress=progress)
+    except AssistError as e:
+        console.print(f"[bold red]error:[/] {e.message}")
+        raise typer.Exit(1) from e
+    console.print(f"[green]✓[/] {out}")
+
+
 @app.command("list")
 def list_models() -> None:
     """Show what is prepared in ASSIST_HOME/models: size, source and sha256."""

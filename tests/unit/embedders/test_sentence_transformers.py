@@ -16,8 +16,11 @@ from tests.contracts.embedder_contract import EmbedderContract
 
 @pytest.fixture(scope="module")
 def e5_embedder(e5_dir: Path) -> SentenceTransformerEmbedder:
-    e = SentenceTransformerEmbedder(e5_dir, batch_size=4, threads=1)
+    # The torch backend explicitly: tests/unit/embedders/test_onnx_backend.py runs the
+    # same contract on the ONNX export that ``auto`` picks for the prepared model.
+    e = SentenceTransformerEmbedder(e5_dir, batch_size=4, threads=1, backend="torch")
     e.warm_up()
+    assert e.active_backend == "torch"
     return e
 
 

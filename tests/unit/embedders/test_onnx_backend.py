@@ -1,0 +1,154 @@
+"""The onnxruntime backend against the real prepared e5-small: the same contract as the
+torch backend, the same vectors, and clear errors when the export is missing or stale."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from assist.embedders import onnx_backend
+from assist.embedders.onnx_backend import _select_prompt, export_onnx, export_status
+from assist.embedders.sentence_transformers import SentenceTransformerEmbedder
+from assist.errors import ConfigError
+from tests.contracts.embedder_contract import EmbedderContract
+
+TEXTS = [
+    "信用卡还款日是哪天？",
+    "微信支付绑定银行卡失败，预留手机号已经改过了，还是提示错误，怎么办",
+    "Can I bring my dog to the hotel?",
+    "My order A-10023 arrived damaged and I want a refund, not a replacement.",
+    "短",
+    "很长的文本，" * 600,  # truncated at the model's 512 tokens on both backends
+]
+
+
+def _linked_copy(src: Path, dst: Path, *, with_onnx: bool) -> Path:
+    """``src`` as symlinks (no 470 MB copies); the ``onnx/`` folder only when asked."""
+    dst.mkdir()
+    for entry in src.iterdir():
+        if entry.name == onnx_backend.ONNX_SUBDIR and not with_onnx:
+            continue
+        (dst / entry.name).symlink_to(entry.resolve(), target_is_directory=entry.is_dir())
+    return dst
+
+
+@pytest.fixture(scope="module")
+def onnx_embedder(e5_dir: Path) -> SentenceTransformerEmbedder:
+    e = SentenceTransformerEmbedder(e5_dir, batch_size=4, threads=1, backend="onnx")
+    e.warm_up()
+    return e
+
+
+@pytest.fixture(scope="module")
+def torch_embedder(e5_dir: Path) -> SentenceTransformerEmbedder:
+    e = SentenceTransformerEmbedder(e5_dir, batch_size=4, threads=1, backend="torch")
+    e.warm_up()
+    return e
+
+
+@pytest.mark.slow
+class TestOnnxContract(EmbedderContract):
+    prompted = True
+    semantic = True
+
+    @pytest.fixture
+    def embedder(self, onnx_embedder: SentenceTransformerEmbedder) -> SentenceTransformerEmbedder:
+        return onnx_embedder
+
+
+@pytest.mark.slow
+def test_prepared_e5_is_exported_and_auto_runs_it(e5_dir: Path) -> None:
+    # `assist models prepare` (scripts/install.sh) exports the prepared embedder.
+    assert export_status(e5_dir) == "ok"
+    meta = onnx_backend.read_meta(e5_dir)
+    assert meta is not None and meta["check_min_cosine"] >= onnx_backend.MIN_CHECK_COSINE
+    e = SentenceTransformerEmbedder(e5_dir)  # backend "auto"
+    e.warm_up()
+    assert e.active_backend == "onnx"
+
+
+@pytest.mark.slow
+def test_onnx_vectors_equal_torch_vectors(
+    onnx_embedder: SentenceTransformerEmbedder, torch_embedder: SentenceTransformerEmbedder
+) -> None:
+    for encode in ("embed_queries_sync", "embed_documents_sync"):
+        a = getattr(onnx_embedder, encode)(TEXTS)
+        b = getattr(torch_embedder, encode)(TEXTS)
+        assert a.shape == b.shape == (len(TEXTS), 384)
+        assert float(np.min(np.sum(a * b, axis=1))) > 0.9999, encode
+    # Same tokenizer: chunk budgets do not move when the backend changes.
+    for text in TEXTS[:4]:
+        assert onnx_embedder.count_tokens(text) == torch_embedder.count_tokens(text)
+
+
+@pytest.mark.slow
+def test_named_query_prompt_is_used(onnx_embedder: SentenceTransformerEmbedder, e5_dir: Path) -> None:
+    e = SentenceTransformerEmbedder(e5_dir, backend="onnx", query_prompt_name="document")
+    # The "document" prompt on a query equals embedding it as a document.
+    np.testing.assert_allclose(
+        e.embed_queries_sync(TEXTS[:2]), onnx_embedder.embed_documents_sync(TEXTS[:2]), atol=1e-5
+    )
+
+
+@pytest.mark.slow
+def test_missing_export_auto_falls_back_and_onnx_is_a_clear_error(e5_dir: Path, tmp_path: Path) -> None:
+    bare = _linked_copy(e5_dir, tmp_path / "e5", with_onnx=False)
+    assert export_status(bare) == "missing"
+    auto = SentenceTransformerEmbedder(bare)
+    auto.warm_up()
+    assert auto.active_backend == "torch"
+    with pytest.raises(ConfigError, match="export-onnx"):
+        SentenceTransformerEmbedder(bare, backend="onnx").warm_up()
+
+
+@pytest.mark.unit
+def test_changed_model_makes_the_export_stale(e5_dir: Path, tmp_path: Path) -> None:
+    copy = _linked_copy(e5_dir, tmp_path / "e5", with_onnx=True)
+    assert export_status(copy) == "ok"  # a linked copy is the same model
+    cfg = copy / "sentence_bert_config.json"
+    data = json.loads(cfg.read_text())
+    cfg.unlink()
+    cfg.write_text(json.dumps({**data, "max_seq_length": 128}))
+    assert export_status(copy) == "stale"
+    with pytest.raises(ConfigError, match="stale"):
+        SentenceTransformerEmbedder(copy, backend="onnx").warm_up()
+
+
+@pytest.mark.slow
+def test_export_writes_a_checked_graph(e5_dir: Path, tmp_path: Path) -> None:
+    copy = _linked_copy(e5_dir, tmp_path / "e5", with_onnx=False)
+    lines: list[str] = []
+    out = export_onnx(copy, progress=lines.append)
+    assert out == copy / "onnx" and export_status(copy) == "ok"
+    assert any("min cosine" in line for line in lines)
+    assert not [p for p in copy.iterdir() if p.name.startswith(".onnx-export-")]  # no leftovers
+    # Idempotent: a second call keeps the export.
+    mtime = os.stat(out / "model.onnx").st_mtime_ns
+    export_onnx(copy, progress=lines.append)
+    assert os.stat(out / "model.onnx").st_mtime_ns == mtime
+
+
+@pytest.mark.unit
+def test_export_refuses_models_it_cannot_reproduce(tmp_path: Path) -> None:
+    d = tmp_path / "m"
+    d.mkdir()
+    (d / "modules.json").write_text(
+        json.dumps([{"idx": 0, "name": "0", "path": "", "type": "sentence_transformers.base.modules.Router"}])
+    )
+    with pytest.raises(ConfigError, match="cannot be exported"):
+        export_onnx(d)
+    with pytest.raises(ConfigError, match="not a sentence-transformers directory"):
+        export_onnx(tmp_path)
+
+
+@pytest.mark.unit
+def test_prompt_selection_follows_sentence_transformers() -> None:
+    prompts = {"query": "q: ", "passage": "p: ", "STS": "sts: "}
+    assert _select_prompt(prompts, None, ("query",)) == "q: "
+    assert _select_prompt(prompts, None, ("document", "passage", "corpus")) == "p: "
+    assert _select_prompt(prompts, "STS", ("Classification",)) == "sts: "  # the model's default
+    assert _select_prompt({}, None, ("query",)) == ""
