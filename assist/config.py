@@ -135,7 +135,20 @@ class RetrievalSettings(BaseModel):
     """Passages given to the drafting model (the best of ``top_k``)."""
     passage_chars: int = 600
     """Each passage is cut to this many characters in the drafting prompt (context budget)."""
+    reranker: Literal["none", "cross-encoder", "llm"] = "none"
+    """Reorder the first ``rerank_candidates`` fused results before the ``top_k`` cut:
+    ``cross-encoder`` (a local CrossEncoder at ``rerank_model``) or ``llm`` (the chat model
+    ranks them; one extra model call per search). Off by default: no reranker weights
+    ship offline."""
     rerank_model: str | None = None
+    """A local sentence-transformers CrossEncoder directory; setting it alone selects
+    the cross-encoder reranker."""
+    rerank_candidates: int = 10
+    """How many fused results the reranker reorders."""
+    rewrite_query: bool = False
+    """Ask the chat model to rewrite a multi-turn conversation as one standalone question
+    before searching (one extra model call; the conversation's turns are used when the
+    model fails)."""
     max_message_chars: int = 4000
 
 

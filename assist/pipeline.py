@@ -42,6 +42,7 @@ from assist.llm import make_chat_model
 from assist.llm.base import ChatModel
 from assist.privacy import PiiMasker
 from assist.prompts import PromptLibrary
+from assist.rerank import make_reranker, make_rewriter
 from assist.retrieval import EntityResolver, RetrievalResult, Retriever
 from assist.sparse import SparseEncoder
 from assist.stores import make_vector_store
@@ -105,19 +106,27 @@ class AssistPipeline:
         if db is None:
             db = Database(settings.resolved_database_url)
             db.migrate()
+        llm = llm or make_chat_model(settings)
+        prompts = PromptLibrary()
+        reranker = make_reranker(settings.retrieval, llm=llm, prompts=prompts)
+        warm_up = getattr(reranker, "warm_up", None)
+        if warm_up is not None:  # a misconfigured reranker fails at start, not on a search
+            warm_up()
         retriever = Retriever(
             embedder=embedder,
             sparse=SparseEncoder(settings.sparse),
             store=store,
             settings=settings.retrieval,
+            reranker=reranker,
+            rewriter=make_rewriter(settings.retrieval, llm=llm, prompts=prompts),
         )
         return cls(
             settings=settings,
             embedder=embedder,
             store=store,
             retriever=retriever,
-            llm=llm or make_chat_model(settings),
-            prompts=PromptLibrary(),
+            llm=llm,
+            prompts=prompts,
             masker=PiiMasker(),
             db=db,
         )

@@ -42,6 +42,12 @@ class Reranker(Protocol):
     async def rerank(self, query: str, chunks: Sequence[RetrievedChunk]) -> list[RetrievedChunk]: ...
 
 
+class QueryRewriter(Protocol):
+    """Turns a conversation into one standalone search query (None: keep the turns)."""
+
+    async def rewrite(self, turns: Sequence[Turn]) -> str | None: ...
+
+
 @dataclass
 class RetrievalResult:
     query: str
@@ -358,6 +364,7 @@ class Retriever:
     settings: RetrievalSettings
     reranker: Reranker | None = None
     entities: EntitySource | None = None
+    rewriter: QueryRewriter | None = None
     max_per_article: int = 1
 
     async def retrieve(
@@ -383,6 +390,8 @@ class Retriever:
         k = top_k or self.settings.top_k
         texts = [t.text for t in turns] if turns else [query]
         qtext = conversation_query(turns, max_turns=self.settings.history_turns) if turns else query
+        if turns and self.rewriter is not None:
+            qtext = await self.rewriter.rewrite(turns) or qtext
         dense = await self.embedder.embed_query(qtext) if mode != "sparse" else None
         sparse = self.sparse.encode_query(qtext) if mode != "dense" else None
         if mode == "sparse" and sparse is not None and not sparse.indices:
