@@ -111,9 +111,12 @@ def chunk_to_payload(chunk: Chunk, *, staged: bool) -> dict[str, Any]:
     return payload
 
 
+_CHUNK_FIELDS = frozenset(Chunk.model_fields)
+
+
 def payload_to_chunk(pid: Any, payload: dict[str, Any] | None) -> Chunk:
     """Rebuild a ``Chunk`` from a stored point (unknown payload keys are ignored)."""
-    data = {k: v for k, v in (payload or {}).items() if k in Chunk.model_fields}
+    data = {k: v for k, v in (payload or {}).items() if k in _CHUNK_FIELDS}
     data["id"] = str(pid)
     data["effective_from"] = int_to_date(data.get("effective_from"), NO_EFFECTIVE_FROM)
     data["valid_until"] = int_to_date(data.get("valid_until"), NO_VALID_UNTIL)
