@@ -20,7 +20,7 @@ import itertools
 import math
 import re
 import unicodedata
-from collections import Counter, OrderedDict
+from collections import Counter, OrderedDict, defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Literal, Protocol
@@ -240,7 +240,7 @@ class EntityResolver:
     def _word_windows(self, t: str, exclude: set[int]) -> list[tuple[int, tuple[float, int, int]]]:
         words = [(w.group(), w.start(), w.end()) for w in re.finditer(r"\S+", t)]
         present = {w for w, _, _ in words}
-        weight: Counter[int] = Counter()
+        weight: defaultdict[int, float] = defaultdict(float)
         for w in present:
             for idx in self._postings.get(w, ()):
                 weight[idx] += self._idf.get(w, 1.0)

@@ -120,6 +120,11 @@ def _select_prompt(prompts: dict[str, str], default_name: str | None, names: Seq
     return prompts.get(default_name, "") if default_name else ""
 
 
+def ref_dim(st: Any) -> int:
+    """The output size of a model that does not declare one: embed one text."""
+    return int(st.encode_document(["x"], convert_to_numpy=True).shape[-1])
+
+
 # --------------------------------------------------------------------------- export
 def export_onnx(model_dir: Path, *, force: bool = False, progress: Progress = _noop) -> Path:
     """Export ``model_dir`` (a local sentence-transformers directory) to ``model_dir/onnx``.
@@ -200,7 +205,7 @@ def export_onnx(model_dir: Path, *, force: bool = False, progress: Progress = _n
             "prompts": prompts,
             "default_prompt_name": st.default_prompt_name,
             "max_seq_length": int(st.max_seq_length or 512),
-            "dim": int(st.get_embedding_dimension()),
+            "dim": int(st.get_embedding_dimension() or ref_dim(st)),
             "inputs": ["input_ids", "attention_mask"],
             "exported_with": {"torch": torch.__version__},
         }

@@ -119,13 +119,13 @@ class SentenceTransformerEmbedder:
             status = onnx_backend.export_status(path)
             if status == "ok":
                 try:
-                    model = onnx_backend.OnnxSentenceModel(path, threads=self.threads)
+                    onnx_model = onnx_backend.OnnxSentenceModel(path, threads=self.threads)
                 except Exception as e:  # onnxruntime/tokenizer load errors, uniformly
                     raise EmbeddingError(f"loading the ONNX export of {path} failed: {e}") from e
                 self.active_backend = "onnx"
                 if self.max_seq_length:
-                    model.max_seq_length = min(self.max_seq_length, model.max_seq_length)
-                return model
+                    onnx_model.max_seq_length = min(self.max_seq_length, onnx_model.max_seq_length)
+                return onnx_model
             if self.backend == "onnx":
                 raise ConfigError(
                     f"ASSIST_EMBEDDER__BACKEND=onnx but the ONNX export of {path} is {status}: run "

@@ -141,7 +141,7 @@ def filter_conditions(f: SearchFilter, *, today: date | None = None) -> list[Con
     for key, values in lists:
         if values is not None:
             # General articles (no product, no channel) apply to every product and channel.
-            kind = "any_or_empty" if key in ("product", "channel") else "any"
+            kind: Literal["any", "any_or_empty"] = "any_or_empty" if key in ("product", "channel") else "any"
             conds.append(Condition(kind, key, list(values)))
     if not f.include_staged:
         conds.append(Condition("value", STAGED_FIELD, False))
