@@ -127,6 +127,10 @@ class RetrievalSettings(BaseModel):
     """Return a published FAQ answer verbatim when its question matches at least this well."""
     history_turns: int = 4
     """Conversation turns that form the search query (entity carry-over)."""
+    entity_scope_size: int = 2
+    """How many distinct entities the scoped search covers: the one named last plus
+    earlier ones, ranked together (a place named in passing must not hide the entity the
+    question is about). 1: only the last one named."""
     scoped_query_turns: int = 1
     """Once the conversation's entity is resolved, the search within that entity uses only
     the last this-many customer turns (the question; the entity is already the filter).

@@ -336,6 +336,29 @@ class EntityResolver:
             picked = named or picked
         return sorted(dict.fromkeys(picked))
 
+    def scope(self, texts: Sequence[str], size: int = 2) -> list[str]:
+        """The entities a question is searched within: :meth:`candidates` (the latest
+        specific mention) plus the ``size - 1`` other entities named most recently before
+        it (generic names too), most recent first.
+
+        Spoken and chat conversations name places in passing ("we walked past the Camera
+        Obscura, how late is the restaurant open?"): the last name said is not always the
+        one the question is about, and searching the previous one too, ranked together,
+        recovers it (DSTC10: 12 of 21 selection misses were the wrong entity; docs/quality.md).
+        """
+        picked = self.candidates(texts)
+        if size <= 1 or not picked:
+            return picked
+        out = list(picked)
+        for text in list(reversed(texts))[: self.max_turns]:
+            # Within a turn the mention that ends last first, then the longer one.
+            for key, *_ in sorted(self.mentions(text), key=lambda m: (-m[3], -(m[3] - m[2]))):
+                if key not in out:
+                    out.append(key)
+                    if len(out) - len(picked) >= size - 1:
+                        return out
+        return out
+
     def _qualifier_mentioned(self, key: str, text: str) -> bool:
         parts = _QUALIFIER.split(key, maxsplit=1)
         q = _norm(parts[1]) if len(parts) > 1 else ""
@@ -401,7 +424,7 @@ class Retriever:
         if entity_scope and self.entities is not None and not filters.products:
             resolver = self.entities(filters.tenant)
             if resolver is not None and len(resolver):
-                entities = resolver.candidates(texts)
+                entities = resolver.scope(texts, self.settings.entity_scope_size)
         entity = " | ".join(entities) or None
 
         want = k * (3 if self.max_per_article else 1) + 5

@@ -51,6 +51,23 @@ def test_entity_resolver_branches_use_the_rest_of_the_conversation() -> None:
     assert r.resolve(["one is called souvla", "can i book"]) is None
 
 
+def test_entity_scope_adds_the_entity_named_before_the_last_one() -> None:
+    r = EntityResolver.from_names(["Hotel Nikko", "Camera Obscura", "Union Square", "Super Duper Burgers - Union Square",
+                                   "Rooster & Rice - Union Square", "Souvla - NoPa", "Souvla - Marina", "Grant Hotel"])
+    convo = ["is hotel nikko near the camera obscura", "yes, five minutes", "does it have a gym"]
+    # The last name said is the place passed in passing; the scope keeps the hotel too.
+    assert r.candidates(convo) == ["Camera Obscura"]
+    assert r.scope(convo, 2) == ["Camera Obscura", "Hotel Nikko"]
+    assert r.scope(convo, 1) == ["Camera Obscura"]
+    assert r.scope(convo, 5) == ["Camera Obscura", "Hotel Nikko"]  # only what was named
+    # The latest mention's candidates (both branches) come first, then the earlier entity.
+    assert r.scope(["grant hotel is full", "one is called souvla", "can i book"], 2) == \
+        ["Souvla - Marina", "Souvla - NoPa", "Grant Hotel"]
+    # Nothing named: no scope; one entity named several times: just it.
+    assert r.scope(["i need a hotel"], 2) == []
+    assert r.scope(["grant hotel please", "the grant hotel, yes", "wifi?"], 2) == ["Grant Hotel"]
+
+
 def test_entity_resolver_chinese_names() -> None:
     r = EntityResolver.from_names(["新星手机", "新星耳机"])
     assert r.resolve(["我的新星耳机坏了", "怎么办"]) == "新星耳机"
