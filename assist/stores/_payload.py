@@ -19,6 +19,8 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any, Literal
 
+import numpy as np
+
 from assist.errors import InputError
 from assist.types import Chunk, SearchFilter
 
@@ -154,3 +156,22 @@ def filter_conditions(f: SearchFilter, *, today: date | None = None) -> list[Con
 def article_conditions(tenant: str, article_id: str) -> list[Condition]:
     """Every point of one article, staged or not, whatever its dates."""
     return [Condition("value", TENANT_FIELD, tenant), Condition("value", "article_id", article_id)]
+
+def cosines(query: Sequence[float] | None, vectors: Sequence[Any]) -> list[float | None]:
+    """Cosine of the query and each point's stored dense vector (a list, or the engine's
+    ``{name: list}`` form), in one matrix product; None for a point that came back
+    without one."""
+    rows = [v.get(DENSE) if isinstance(v, dict) else v for v in vectors]
+    if query is None or not rows:
+        return [None] * len(rows)
+    have = [i for i, v in enumerate(rows) if v is not None]
+    out: list[float | None] = [None] * len(rows)
+    if not have:
+        return out
+    m = np.asarray([rows[i] for i in have], dtype=np.float32)
+    q = np.asarray(query, dtype=np.float32)
+    norms = np.linalg.norm(m, axis=1) * float(np.linalg.norm(q))
+    sims = (m @ q) / np.where(norms > 0, norms, 1.0)
+    for i, sim in zip(have, sims.tolist(), strict=True):
+        out[i] = sim
+    return out

@@ -354,26 +354,25 @@ class QdrantEdgeVectorStore:
             query=fusion_q,
             filter=flt,  # propagated to the prefetches by the engine
             with_payload=True,
-            with_vector=False,
+            # Each fused point's dense cosine is computed from its stored vector: exact, and
+            # one HNSW search per query instead of a second one only for the scores.
+            with_vector=[pl.DENSE],
         )
-        side = [
-            qe.QueryRequest(
-                limit=limit, query=q, filter=flt, params=params, with_payload=False, with_vector=False
-            )
-            for q in (dq, sq)
-        ]
-        batch = qe.QueryBatchRequest([fused, *side])
-        fused_pts, dense_pts, sparse_pts = await self._run(lambda: self._s.query_batch(batch))
-        dscore = {str(p.id): p.score for p in dense_pts}
-        sscore = {str(p.id): p.score for p in sparse_pts}
+        # BM25 scores need the engine's IDF: the sparse list runs in the same batch.
+        side = qe.QueryRequest(limit=limit, query=sq, filter=flt, with_payload=False, with_vector=False)
+        batch = qe.QueryBatchRequest([fused, side])
+        fused_pts, sparse_pts = await self._run(lambda: self._s.query_batch(batch))
+        # Keyed by the engine's id objects: str() of a UUID per point cost more than the lookups.
+        sscore = {p.id: p.score for p in sparse_pts}
+        dense_scores = pl.cosines(dense, [p.vector for p in fused_pts])
         return [
             RetrievedChunk(
                 chunk=pl.payload_to_chunk(p.id, p.payload),
                 score=p.score,
-                dense_score=dscore.get(str(p.id)),
-                sparse_score=sscore.get(str(p.id)),
+                dense_score=dscore,
+                sparse_score=sscore.get(p.id),
             )
-            for p in fused_pts
+            for p, dscore in zip(fused_pts, dense_scores, strict=True)
         ]
 
     async def count(self, filters: SearchFilter | None = None) -> int:

@@ -425,26 +425,25 @@ class QdrantRemoteVectorStore:
             filter=flt,
             limit=top_k,
             with_payload=True,
-            with_vector=False,
+            # Each fused point's dense cosine comes from its stored vector (exact; one HNSW
+            # search per query instead of a second one only for the scores).
+            with_vector=[pl.DENSE],
         )
-        side = [
-            models.QueryRequest(query=q, using=u, filter=flt, params=params, limit=limit, with_payload=False)
-            for q, u in ((dq, pl.DENSE), (sq, pl.SPARSE))
-        ]
-        # One round trip: the fused ranking plus each vector's own scores.
-        fused_r, dense_r, sparse_r = await self._call(
-            "query_batch_points", self.client.query_batch_points(self.collection, requests=[fused, *side])
+        # BM25 scores need the server's IDF: the sparse list runs in the same round trip.
+        side = models.QueryRequest(query=sq, using=pl.SPARSE, filter=flt, limit=limit, with_payload=False)
+        fused_r, sparse_r = await self._call(
+            "query_batch_points", self.client.query_batch_points(self.collection, requests=[fused, side])
         )
-        dscore = {str(p.id): p.score for p in dense_r.points}
         sscore = {str(p.id): p.score for p in sparse_r.points}
+        dense_scores = pl.cosines(dense, [p.vector for p in fused_r.points])
         return [
             RetrievedChunk(
                 chunk=pl.payload_to_chunk(p.id, p.payload),
                 score=p.score,
-                dense_score=dscore.get(str(p.id)),
+                dense_score=dscore,
                 sparse_score=sscore.get(str(p.id)),
             )
-            for p in fused_r.points
+            for p, dscore in zip(fused_r.points, dense_scores, strict=True)
         ]
 
     async def count(self, filters: SearchFilter | None = None) -> int:

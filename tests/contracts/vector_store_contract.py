@@ -317,6 +317,13 @@ class VectorStoreContract:
             assert math.isclose(top_dense, 1.0, abs_tol=0.02), "dense_score must be the raw cosine"
             by_id = {h.chunk.id: h for h in hits}
             assert by_id[target].sparse_score is not None and by_id[target].sparse_score > 0
+            # Every fused hit carries its exact dense cosine: the score a plain dense search gives it.
+            plain = {
+                h.chunk.id: h.score
+                for h in await store.search(dense=basis(0), sparse=None, filters=flt(), top_k=50)
+            }
+            for h in hits:
+                assert h.dense_score is not None and math.isclose(h.dense_score, plain[h.chunk.id], abs_tol=1e-4)
 
     async def test_hybrid_chinese(self, store: VectorStore) -> None:
         chunks = await load_corpus(store)
