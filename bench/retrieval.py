@@ -12,11 +12,16 @@ machine's load hits every system alike:
   its top-1 dense check for the covered decision), top_k 5;
 - ``floor``: e5 query embedding + one raw dense ``EdgeShard.query`` (tenant filter, same
   ``hnsw_ef``, payload on) in the same process: what the engine itself costs;
-- ``langchain``: ``langchain_qdrant.QdrantVectorStore.similarity_search`` (k 5) over
-  qdrant-client's in-memory local mode holding the same vectors and texts, with a
-  LangChain ``Embeddings`` wrapper around the same e5 model;
+- ``langchain``: the plain LangChain pipeline: ``langchain_qdrant.QdrantVectorStore.similarity_search``
+  (k 5) over qdrant-client's in-memory local mode holding the same vectors and texts,
+  with a LangChain ``Embeddings`` over the same e5 model run by sentence-transformers on
+  PyTorch (what ``langchain_huggingface.HuggingFaceEmbeddings`` does; that package cannot
+  be installed beside transformers 5);
+- ``langchain_same_embedder``: the same LangChain pipeline with OUR embedder (the
+  onnxruntime backend): what LangChain costs beyond the embedding;
 - ``bm25``: bm25s over the same texts (jieba tokens, as our sparse encoder makes them);
-- ``embed_only``: the e5 query embedding alone (what every dense pipeline above pays).
+- ``embed_only``: our e5 query embedding alone (what every dense pipeline above pays);
+- ``embed_only_torch``: the same query embedding on sentence-transformers/PyTorch.
 
 Latency is per query, sequential (one client); throughput is queries / summed latency.
 """
@@ -25,7 +30,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import json
+import os
 import sys
 import time
 from collections.abc import Callable
@@ -33,6 +40,10 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+# torch's OpenMP workers otherwise spin after each call into the next system's turn (the
+# torch baselines share this process with the onnxruntime ones); passive waiting bills
+# each system only its own work.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 from bench.common import (  # noqa: E402
     SCRATCH,
@@ -121,7 +132,7 @@ def _bm25(plan: Any, sparse: Any) -> tuple[Callable[[str], Any], float]:
 
 
 async def bench_size(
-    size: int, queries: list[str], embedder: Any, args: argparse.Namespace
+    size: int, queries: list[str], embedder: Any, args: argparse.Namespace, torch_embedder: Any = None
 ) -> dict[str, Any]:
     import qdrant_edge as qe
 
@@ -139,10 +150,17 @@ async def bench_size(
     plan = None
     if not args.no_langchain or not args.no_bm25:
         plan, _ = plan_index(size, embedder)
-    lc = None
+    lc = lc_same = None
     if not args.no_langchain:
-        lc, lc_load = _langchain_store(size, plan, embedder)
+        lc, lc_load = _langchain_store(size, plan, torch_embedder or embedder)
         out["langchain_load_s"] = round(lc_load, 1)
+        if torch_embedder is not None:
+            # Same collection and client, our embedder for the query.
+            from langchain_qdrant import QdrantVectorStore
+
+            lc_same = QdrantVectorStore(
+                client=lc.client, collection_name=lc.collection_name, embedding=_e5_langchain(embedder)
+            )
     bm25_search = None
     if not args.no_bm25:
         bm25_search, bm25_build = _bm25(plan, sparse)
@@ -178,8 +196,12 @@ async def bench_size(
         return [embedder.embed_queries_sync([q])[0]]  # the share every dense pipeline pays
 
     systems: dict[str, Callable[[str], Any]] = {"floor": floor, "embed_only": embed_only}
+    if torch_embedder is not None:
+        systems["embed_only_torch"] = lambda q: [torch_embedder.embed_queries_sync([q])[0]]
     if lc is not None:
         systems["langchain"] = lambda q: lc.similarity_search(q, k=TOP_K)
+    if lc_same is not None:
+        systems["langchain_same_embedder"] = lambda q: lc_same.similarity_search(q, k=TOP_K)
     if bm25_search is not None:
         systems["bm25"] = bm25_search
     names = ["retriever", *systems]
@@ -202,6 +224,12 @@ async def bench_size(
     for q in queries[:WARMUP]:
         for n in names:
             await one(n, q)
+    # The harness holds every baseline in this one process (LangChain's in-memory store
+    # is 100k Python point objects at 100k); freeze that long-lived heap so a garbage
+    # collection triggered by one system does not bill it the walk over another's data.
+    # The service does the same after warm-up (serving/app.py).
+    gc.collect()
+    gc.freeze()
     hits = {n: 0 for n in names}
     for i, q in enumerate(queries):
         order = names[i % len(names) :] + names[: i % len(names)]  # rotate: load hits all alike
@@ -217,6 +245,9 @@ async def bench_size(
         lcs = out["systems"]["langchain"]
         out["ratios"]["retriever_qps_over_langchain_qps"] = round(r["qps"] / lcs["qps"], 2)
         out["ratios"]["langchain_over_floor_p50"] = round(lcs["p50_ms"] / f["p50_ms"], 2)
+    if "langchain_same_embedder" in out["systems"]:
+        same = out["systems"]["langchain_same_embedder"]
+        out["ratios"]["retriever_qps_over_langchain_same_embedder_qps"] = round(r["qps"] / same["qps"], 2)
     await store.close()
     return out
 
@@ -233,22 +264,33 @@ async def main() -> None:
     )
     ap.add_argument("--no-langchain", action="store_true")
     ap.add_argument("--no-bm25", action="store_true")
+    ap.add_argument(
+        "--no-torch",
+        action="store_true",
+        help="no PyTorch embedder in the process (drops embed_only_torch and the plain LangChain row's torch model)",
+    )
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
 
     from assist.embedders import make_embedder
 
-    embedder: Any = make_embedder(bench_settings(SCRATCH / "retrieval-home"))
+    settings = bench_settings(SCRATCH / "retrieval-home")
+    embedder: Any = make_embedder(settings)
     embedder.warm_up()
+    torch_embedder: Any = None
+    if getattr(embedder, "active_backend", None) == "onnx" and not args.no_torch:
+        torch_embedder = make_embedder(settings, settings.embedder.model_copy(update={"backend": "torch"}))
+        torch_embedder.warm_up()
     queries = load_queries(args.queries)
     result: dict[str, Any] = {
         "machine_before": machine(),
         "queries": len(queries),
         "top_k": TOP_K,
+        "embedder_backend": getattr(embedder, "active_backend", None),
         "sizes": [],
     }
     for size in (int(s) for s in args.sizes.split(",")):
-        result["sizes"].append(await bench_size(size, queries, embedder, args))
+        result["sizes"].append(await bench_size(size, queries, embedder, args, torch_embedder))
     result["machine_after"] = machine()
     print(json.dumps(result, ensure_ascii=False, indent=2 if args.json else 1))
 
