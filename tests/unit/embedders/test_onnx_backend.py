@@ -1,5 +1,6 @@
-"""The onnxruntime backend against the real prepared e5-small: the same contract as the
-torch backend, the same vectors, and clear errors when the export is missing or stale."""
+"""The onnxruntime backend against the real prepared e5-small: the same vectors as the
+torch backend, and clear errors when the export is missing or stale. (The embedder
+contract runs on both backends in test_sentence_transformers.py.)"""
 
 from __future__ import annotations
 
@@ -14,7 +15,6 @@ from assist.embedders import onnx_backend
 from assist.embedders.onnx_backend import _select_prompt, export_onnx, export_status
 from assist.embedders.sentence_transformers import SentenceTransformerEmbedder
 from assist.errors import ConfigError
-from tests.contracts.embedder_contract import EmbedderContract
 
 TEXTS = [
     "信用卡还款日是哪天？",
@@ -48,16 +48,6 @@ def torch_embedder(e5_dir: Path) -> SentenceTransformerEmbedder:
     e = SentenceTransformerEmbedder(e5_dir, batch_size=4, threads=1, backend="torch")
     e.warm_up()
     return e
-
-
-@pytest.mark.slow
-class TestOnnxContract(EmbedderContract):
-    prompted = True
-    semantic = True
-
-    @pytest.fixture
-    def embedder(self, onnx_embedder: SentenceTransformerEmbedder) -> SentenceTransformerEmbedder:
-        return onnx_embedder
 
 
 @pytest.mark.slow

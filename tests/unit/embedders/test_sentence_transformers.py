@@ -16,22 +16,31 @@ from tests.contracts.embedder_contract import EmbedderContract
 
 @pytest.fixture(scope="module")
 def e5_embedder(e5_dir: Path) -> SentenceTransformerEmbedder:
-    # The torch backend explicitly: tests/unit/embedders/test_onnx_backend.py runs the
-    # same contract on the ONNX export that ``auto`` picks for the prepared model.
+    # The torch backend explicitly (``auto`` picks the ONNX export of the prepared model).
     e = SentenceTransformerEmbedder(e5_dir, batch_size=4, threads=1, backend="torch")
     e.warm_up()
     assert e.active_backend == "torch"
     return e
 
 
+@pytest.fixture(scope="module", params=["torch", "onnx"])
+def e5_each_backend(request: pytest.FixtureRequest, e5_dir: Path) -> SentenceTransformerEmbedder:
+    e = SentenceTransformerEmbedder(e5_dir, batch_size=4, threads=1, backend=request.param)
+    e.warm_up()
+    assert e.active_backend == request.param
+    return e
+
+
 @pytest.mark.slow
 class TestE5Contract(EmbedderContract):
+    """The embedder contract on both backends (onnx: the export `assist models prepare` makes)."""
+
     prompted = True
     semantic = True
 
     @pytest.fixture
-    def embedder(self, e5_embedder: SentenceTransformerEmbedder) -> SentenceTransformerEmbedder:
-        return e5_embedder
+    def embedder(self, e5_each_backend: SentenceTransformerEmbedder) -> SentenceTransformerEmbedder:
+        return e5_each_backend
 
 
 @pytest.mark.slow
