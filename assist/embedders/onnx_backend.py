@@ -181,7 +181,13 @@ def export_onnx(model_dir: Path, *, force: bool = False, progress: Progress = _n
     sample = tokenizer(["query: hello", "passage: 你好，这是一个更长一点的例子"], padding=True, return_tensors="pt")
     args = (sample["input_ids"], sample["attention_mask"])
     parent = onnx_dir(model_dir).parent
-    tmp = Path(tempfile.mkdtemp(dir=parent, prefix=".onnx-export-"))
+    try:
+        tmp = Path(tempfile.mkdtemp(dir=parent, prefix=".onnx-export-"))
+    except OSError as e:
+        raise ConfigError(
+            f"cannot write the ONNX export into {parent} ({e}): export a writable copy of the model, "
+            "or use ASSIST_EMBEDDER__BACKEND=torch"
+        ) from e
     try:
         batch = torch.export.Dim("batch")
         seq = torch.export.Dim("sequence", max=max(2, int(st.max_seq_length or 512)))

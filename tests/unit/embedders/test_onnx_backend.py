@@ -135,6 +135,21 @@ def test_export_refuses_models_it_cannot_reproduce(tmp_path: Path) -> None:
         export_onnx(tmp_path)
 
 
+@pytest.mark.slow
+def test_unwritable_model_dir_is_a_clear_error(
+    e5_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    copy = _linked_copy(e5_dir, tmp_path / "e5", with_onnx=False)
+
+    def refuse(*_: object, **__: object) -> str:
+        raise PermissionError(13, "Permission denied", str(copy))
+
+    monkeypatch.setattr(onnx_backend.tempfile, "mkdtemp", refuse)
+    with pytest.raises(ConfigError, match="cannot write the ONNX export"):
+        export_onnx(copy)
+    assert export_status(copy) == "missing"
+
+
 @pytest.mark.unit
 def test_prompt_selection_follows_sentence_transformers() -> None:
     prompts = {"query": "q: ", "passage": "p: ", "STS": "sts: "}
