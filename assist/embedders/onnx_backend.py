@@ -25,12 +25,15 @@ Example:
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
+import logging
 import os
 import shutil
 import tempfile
-from collections.abc import Callable, Sequence
+import warnings
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, Literal
 
@@ -62,6 +65,17 @@ Progress = Callable[[str], None]
 
 def _noop(_: str) -> None:
     return None
+
+
+@contextlib.contextmanager
+def _quiet_logger(name: str) -> Iterator[None]:
+    logger = logging.getLogger(name)
+    level = logger.level
+    logger.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
 
 
 def onnx_dir(model_dir: Path) -> Path:
@@ -191,7 +205,10 @@ def export_onnx(model_dir: Path, *, force: bool = False, progress: Progress = _n
     try:
         batch = torch.export.Dim("batch")
         seq = torch.export.Dim("sequence", max=max(2, int(st.max_seq_length or 512)))
-        with torch.no_grad():
+        # The exporter's own chatter (skipped torchvision ops, axis-name and deprecation
+        # warnings) says nothing about this export; the cosine check below does.
+        with torch.no_grad(), warnings.catch_warnings(), _quiet_logger("torch.onnx"):
+            warnings.simplefilter("ignore")
             torch.onnx.export(
                 _Pipeline(st).eval(),
                 args,
