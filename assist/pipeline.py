@@ -55,6 +55,7 @@ from assist.types import (
     Draft,
     EscalationDecision,
     GenSettings,
+    Language,
     QAReport,
     RetrievedChunk,
     SearchFilter,
@@ -132,6 +133,12 @@ class AssistPipeline:
         )
 
     # ------------------------------------------------------------------ helpers
+    @property
+    def registry(self) -> TenantRegistry:
+        """The tenants' rule files (set in ``__post_init__`` when not given)."""
+        assert self.tenants is not None
+        return self.tenants
+
     @property
     def routing_embedder(self) -> Embedder:
         """The embedder ticket routing uses: ``settings.routing.embedder`` or the main one."""
@@ -382,7 +389,7 @@ class AssistPipeline:
 
     async def route(self, conversation: Conversation) -> Any:
         """The conversation's category in the tenant's taxonomy (embedding few-shot router)."""
-        rules = self.tenants.get(conversation.tenant)
+        rules = self.registry.get(conversation.tenant)
         router = await rules.router(self.routing_embedder, category_names=self.settings.routing.label_names,
                                     max_in_scope_rejection=self.settings.routing.max_in_scope_rejection)
         text = " ".join(t.text for t in conversation.turns if t.role == "customer")[-2000:]
@@ -395,7 +402,7 @@ class AssistPipeline:
         and (optionally) the model fill in category, sentiment and urgency."""
         language = self._validate(conversation)
         masked, _ = self._mask_conversation(truncate_conversation(conversation))
-        rules = self.tenants.get(conversation.tenant)
+        rules = self.registry.get(conversation.tenant)
         if category is None:
             category = (await self.route(masked)).label
         elif category not in rules.taxonomy.ids():
@@ -423,7 +430,8 @@ class AssistPipeline:
                 if a.live_revision}
 
     async def qa(self, reply: str, *, tenant: str, conversation: Conversation | None = None,
-                 cited_texts: dict[int, str] | None = None, language: str | None = None) -> tuple[QAReport, str]:
+                 cited_texts: dict[int, str] | None = None, language: Language | None = None
+                 ) -> tuple[QAReport, str]:
         """Check a reply (a draft or a human reply) against the tenant's quality rubric."""
         if not reply.strip():
             raise InputError("the reply is empty")
@@ -431,7 +439,7 @@ class AssistPipeline:
             raise InputError("the reply is too long to check")
         self.check_tenant(tenant)
         conv = truncate_conversation(conversation) if conversation else None
-        report = self.tenants.checker(tenant, self.masker).check(reply, conversation=conv, cited_texts=cited_texts,
+        report = self.registry.checker(tenant, self.masker).check(reply, conversation=conv, cited_texts=cited_texts,
                                                                  language=language)
         return report, str(uuid.uuid4())
 
