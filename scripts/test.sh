@@ -25,5 +25,8 @@ fi
 echo "==> ruff"
 .venv/bin/ruff check .
 
+echo "==> mypy (the core package)"
+.venv/bin/mypy assist
+
 echo "==> pytest"
 exec .venv/bin/pytest -q "$@"
