@@ -244,15 +244,12 @@ def export_onnx(model_dir: Path, *, force: bool = False, progress: Progress = _n
             )
         meta["check_min_cosine"] = round(cosine, 8)
         (tmp / META_FILE).write_text(json.dumps(meta, indent=2, ensure_ascii=False) + "\n")
-        for path in [tmp, *tmp.rglob("*")]:
-            path.chmod(0o755 if path.is_dir() else 0o644)
+        # The same finishing steps as every prepared model: readable by all, swapped in whole.
+        from assist.provision.e5 import make_readable, replace_dir
+
+        make_readable(tmp)
         target = onnx_dir(model_dir)
-        old = target.with_name(ONNX_SUBDIR + ".old")
-        shutil.rmtree(old, ignore_errors=True)
-        if target.exists():
-            target.rename(old)
-        tmp.rename(target)
-        shutil.rmtree(old, ignore_errors=True)
+        replace_dir(tmp, target)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
