@@ -24,6 +24,13 @@ _ROLE_NAMES = {
 }
 
 
+def prompt_history(turns: Sequence[Turn], language: str) -> list[dict[str, str]]:
+    """Turns as the prompts show them: the role named in the prompt's language, the text
+    with planted instructions removed (kept whole when nothing else would be left)."""
+    names = _ROLE_NAMES[language]
+    return [{"role": names.get(t.role, t.role), "text": sanitize(t.text).text or t.text} for t in turns]
+
+
 @dataclass(frozen=True)
 class Passage:
     number: int
@@ -158,10 +165,8 @@ class DraftWriter:
 
     def messages(self, turns: Sequence[Turn], passages: Sequence[Passage], language: str,
                  style: Sequence[str]) -> list[ChatMessage]:
-        names = _ROLE_NAMES[language]
-        clean = [(t, sanitize(t.text).text or t.text) for t in turns]
-        question = clean[-1][1] if clean else ""
-        history = [{"role": names.get(t.role, t.role), "text": text} for t, text in clean[-self.history_turns - 1:-1]]
+        question = prompt_history(turns[-1:], language)[0]["text"] if turns else ""
+        history = prompt_history(turns[-self.history_turns - 1:-1], language)
         system = self.prompts.render("draft_reply", language, company=self.company, style=list(style))
         user = self.prompts.render(
             "draft_reply_input",

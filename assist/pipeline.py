@@ -25,18 +25,17 @@ from assist.config import Settings
 from assist.conversation import truncate_conversation
 from assist.db import Database
 from assist.drafting import (
-    _ROLE_NAMES,
     DraftWriter,
     Passage,
     attribute_and_check,
     check_citations,
     citations_for,
     make_passages,
+    prompt_history,
 )
 from assist.embedders import make_embedder
 from assist.embedders.base import Embedder
 from assist.errors import InputError, LLMError, NotFoundError
-from assist.injection import sanitize
 from assist.lang import check_supported
 from assist.llm import make_chat_model
 from assist.llm.base import ChatModel
@@ -365,8 +364,7 @@ class AssistPipeline:
         """One structured-output call; None when the model is unavailable or answers badly."""
         import json as _json
 
-        names = _ROLE_NAMES[language]
-        history = [{"role": names.get(t.role, t.role), "text": sanitize(t.text).text or t.text} for t in conv.turns]
+        history = prompt_history(conv.turns, language)
         messages = [
             ChatMessage(role="system", content=self.prompts.render(task, language, **variables)),
             ChatMessage(role="user", content=self.prompts.render("conversation_input", language, history=history)),

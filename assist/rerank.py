@@ -30,7 +30,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from assist.config import RetrievalSettings
-from assist.drafting import _ROLE_NAMES
+from assist.drafting import prompt_history
 from assist.errors import ConfigError, LLMError
 from assist.injection import sanitize
 from assist.lang import detect_language
@@ -53,11 +53,6 @@ _QUERY_SCHEMA = {
     "required": ["query"],
     "additionalProperties": False,
 }
-
-
-def _language(text: str) -> str:
-    lang = detect_language(text, default="zh")
-    return lang if lang in _ROLE_NAMES else "en"
 
 
 def apply_ranking(chunks: Sequence[RetrievedChunk], ranking: Sequence[int]) -> list[RetrievedChunk]:
@@ -92,7 +87,7 @@ class LLMReranker:
         head, tail = list(chunks[: self.candidates]), list(chunks[self.candidates :])
         if len(head) < 2:
             return head + tail
-        lang = _language(query)
+        lang = detect_language(query)
         passages = [
             {"n": i, "title": c.chunk.title, "text": (sanitize(c.chunk.text).text or "")[: self.passage_chars]}
             for i, c in enumerate(head, start=1)
@@ -137,12 +132,8 @@ class LLMQueryRewriter:
         said = [t for t in turns if t.role != "system" and t.text.strip()]
         if len(said) < 2:
             return None
-        lang = _language(said[-1].text)
-        names = _ROLE_NAMES[lang]
-        history = [
-            {"role": names.get(t.role, t.role), "text": sanitize(t.text).text or t.text}
-            for t in said[-self.history_turns - 1 :]
-        ]
+        lang = detect_language(said[-1].text)
+        history = prompt_history(said[-self.history_turns - 1 :], lang)
         messages = [
             ChatMessage(role="system", content=self.prompts.render("query_rewrite", lang)),
             ChatMessage(role="user", content=self.prompts.render("conversation_input", lang, history=history)),
