@@ -113,29 +113,41 @@ class SentenceTransformerEmbedder:
                 f"{path} is not a sentence-transformers directory (no modules.json): "
                 "run `assist models prepare` again"
             )
-        if path.exists() and self.device == "cpu" and self.backend != "torch":
-            from assist.embedders import onnx_backend
+        model = self._load_onnx(path)
+        if model is None:
+            model = self._load_torch()
+        if self.max_seq_length:
+            model.max_seq_length = min(self.max_seq_length, model.max_seq_length or self.max_seq_length)
+        return model
 
-            status = onnx_backend.export_status(path)
-            if status == "ok":
-                try:
-                    onnx_model = onnx_backend.OnnxSentenceModel(path, threads=self.threads)
-                except Exception as e:  # onnxruntime/tokenizer load errors, uniformly
-                    raise EmbeddingError(f"loading the ONNX export of {path} failed: {e}") from e
-                self.active_backend = "onnx"
-                if self.max_seq_length:
-                    onnx_model.max_seq_length = min(self.max_seq_length, onnx_model.max_seq_length)
-                return onnx_model
+    def _load_onnx(self, path: Path) -> Any:
+        """The directory's ONNX export when ``backend`` allows it and it is up to date;
+        None when the torch model is to be used instead."""
+        if not (path.exists() and self.device == "cpu" and self.backend != "torch"):
+            if self.backend == "onnx":
+                raise ConfigError(
+                    "ASSIST_EMBEDDER__BACKEND=onnx needs a local model directory on device cpu; "
+                    f"got {self.model_path_or_id!r} on {self.device!r}"
+                )
+            return None
+        from assist.embedders import onnx_backend
+
+        status = onnx_backend.export_status(path)
+        if status != "ok":
             if self.backend == "onnx":
                 raise ConfigError(
                     f"ASSIST_EMBEDDER__BACKEND=onnx but the ONNX export of {path} is {status}: run "
                     f"`assist models export-onnx {path}` (or `assist models prepare`), or use backend torch/auto"
                 )
-        elif self.backend == "onnx":
-            raise ConfigError(
-                "ASSIST_EMBEDDER__BACKEND=onnx needs a local model directory on device cpu; "
-                f"got {self.model_path_or_id!r} on {self.device!r}"
-            )
+            return None
+        try:
+            model = onnx_backend.OnnxSentenceModel(path, threads=self.threads)
+        except Exception as e:  # onnxruntime/tokenizer load errors, uniformly
+            raise EmbeddingError(f"loading the ONNX export of {path} failed: {e}") from e
+        self.active_backend = "onnx"
+        return model
+
+    def _load_torch(self) -> Any:
         try:
             import torch
             from sentence_transformers import SentenceTransformer
@@ -156,8 +168,6 @@ class SentenceTransformerEmbedder:
             ) from e
         except Exception as e:  # torch/transformers raise many types; report them uniformly
             raise EmbeddingError(f"loading embedding model {self.model_path_or_id!r} failed: {e}") from e
-        if self.max_seq_length:
-            model.max_seq_length = min(self.max_seq_length, model.max_seq_length or self.max_seq_length)
         self.active_backend = "torch"
         return model
 
