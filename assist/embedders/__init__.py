@@ -86,6 +86,7 @@ def make_embedder(settings: Settings, cfg: EmbedderSettings | None = None) -> Em
         model_id=spec if spec in PREPARED_EMBEDDERS else None,
         query_prompt_name=cfg.query_prompt_name,
         backend=cfg.backend,
+        quantize=cfg.quantize,
     )
     # ``dim`` is a read-only property here (known only after reading the model); the
     # Protocol declares a plain attribute, which mypy treats as settable.

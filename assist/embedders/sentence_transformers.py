@@ -45,6 +45,10 @@ class SentenceTransformerEmbedder:
             the same vectors, 2-3x faster single queries on CPU. ``torch`` runs
             sentence-transformers on PyTorch. ``auto`` (default) takes ``onnx`` when an
             up-to-date export exists, else ``torch``.
+        quantize: ``int8`` runs the export's int8 variant (``onnx/model_int8.onnx``, made
+            by ``assist models export-onnx DIR --int8`` or ``assist models prepare``):
+            faster on CPU, slightly different vectors, so ``model_id`` gains ``-int8``
+            and the index is its own. Needs the ONNX backend; never falls back to torch.
 
     Example:
         >>> e = SentenceTransformerEmbedder(".assist/models/e5-small")  # doctest: +SKIP
@@ -65,9 +69,15 @@ class SentenceTransformerEmbedder:
         model_id: str | None = None,
         query_prompt_name: str | None = None,
         backend: Literal["auto", "torch", "onnx"] = "auto",
+        quantize: Literal["none", "int8"] = "none",
     ) -> None:
         self.model_path_or_id = str(model_path_or_id)
+        if quantize == "int8" and backend == "torch":
+            raise ConfigError(
+                "ASSIST_EMBEDDER__QUANTIZE=int8 runs the model's int8 ONNX variant: use backend auto or onnx"
+            )
         self.backend = backend
+        self.quantize = quantize
         self.active_backend: str | None = None  # what ``backend`` resolved to once loaded
         # A named prompt of the model for queries (EmbeddingGemma: "Classification" for
         # routing); None uses the model's own "query" prompt.
@@ -79,6 +89,8 @@ class SentenceTransformerEmbedder:
         self.allow_download = allow_download
         path = Path(self.model_path_or_id)
         self.model_id = model_id or (path.name if path.exists() else self.model_path_or_id)
+        if quantize == "int8":  # different vectors: never the float model's collection
+            self.model_id += "-int8"
         self._model: Any = None
         self._dim: int | None = None
         self._lock = threading.Lock()  # one load; one forward pass at a time (CPU-bound)
@@ -123,25 +135,32 @@ class SentenceTransformerEmbedder:
     def _load_onnx(self, path: Path) -> Any:
         """The directory's ONNX export when ``backend`` allows it and it is up to date;
         None when the torch model is to be used instead."""
+        required = self.backend == "onnx" or self.quantize == "int8"
         if not (path.exists() and self.device == "cpu" and self.backend != "torch"):
-            if self.backend == "onnx":
+            if required:
                 raise ConfigError(
-                    "ASSIST_EMBEDDER__BACKEND=onnx needs a local model directory on device cpu; "
-                    f"got {self.model_path_or_id!r} on {self.device!r}"
+                    "the ONNX backend (ASSIST_EMBEDDER__BACKEND=onnx or QUANTIZE=int8) needs a local "
+                    f"model directory on device cpu; got {self.model_path_or_id!r} on {self.device!r}"
                 )
             return None
         from assist.embedders import onnx_backend
 
-        status = onnx_backend.export_status(path)
+        status = onnx_backend.export_status(path, self.quantize)
         if status != "ok":
-            if self.backend == "onnx":
+            if self.quantize == "int8":
+                raise ConfigError(
+                    f"ASSIST_EMBEDDER__QUANTIZE=int8 but the int8 ONNX model of {path} is {status}: run "
+                    f"`assist models export-onnx {path} --int8` (or `assist models prepare`)"
+                )
+            if required:
                 raise ConfigError(
                     f"ASSIST_EMBEDDER__BACKEND=onnx but the ONNX export of {path} is {status}: run "
                     f"`assist models export-onnx {path}` (or `assist models prepare`), or use backend torch/auto"
                 )
             return None
+        graph = onnx_backend.INT8_GRAPH_FILE if self.quantize == "int8" else onnx_backend.GRAPH_FILE
         try:
-            model = onnx_backend.OnnxSentenceModel(path, threads=self.threads)
+            model = onnx_backend.OnnxSentenceModel(path, threads=self.threads, graph_file=graph)
         except Exception as e:  # onnxruntime/tokenizer load errors, uniformly
             raise EmbeddingError(f"loading the ONNX export of {path} failed: {e}") from e
         self.active_backend = "onnx"

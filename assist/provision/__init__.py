@@ -91,15 +91,20 @@ def prepare_models(
 
 
 def _export_onnx(model_dir: Path, *, force: bool, progress: Progress) -> None:
-    """The ONNX export next to a prepared embedder (``backend=auto`` then runs it). A
-    model that cannot be exported keeps working on the torch backend, so a failure is
-    reported, not raised."""
-    from assist.embedders.onnx_backend import export_onnx
+    """The ONNX export next to a prepared embedder (``backend=auto`` then runs it), and
+    its int8 variant (``embedder.quantize=int8``). A model that cannot be exported keeps
+    working on the torch backend, so a failure is reported, not raised."""
+    from assist.embedders.onnx_backend import export_onnx, quantize_int8
 
     try:
         export_onnx(model_dir, force=force, progress=progress)
     except Exception as e:  # torch.onnx raises many types; the torch backend still works
         progress(f"{model_dir.name}: ONNX export failed, the torch backend will be used: {e}")
+        return
+    try:
+        quantize_int8(model_dir, force=force, progress=progress)
+    except Exception as e:  # onnxruntime's quantiser raises its own types; float still works
+        progress(f"{model_dir.name}: no int8 variant ({e}); quantize=none still works")
 
 
 def list_prepared(settings: Settings) -> list[dict[str, object]]:

@@ -94,22 +94,31 @@ def prepare(
 def export_onnx_cmd(
     path: Annotated[str, typer.Argument(help="A local sentence-transformers directory, or a prepared model's name.")],
     force: Annotated[bool, typer.Option("--force", help="Export again even if up to date.")] = False,
+    int8: Annotated[
+        bool, typer.Option("--int8", help="Also write the int8 variant (ASSIST_EMBEDDER__QUANTIZE=int8).")
+    ] = False,
 ) -> None:
     """Export an embedding model to ONNX (``DIR/onnx``) for the onnxruntime backend.
 
     The export is checked against the torch model (cosine >= 0.9999 on sample texts)
-    before it is kept; ``ASSIST_EMBEDDER__BACKEND=auto`` (default) then uses it.
+    before it is kept; ``ASSIST_EMBEDDER__BACKEND=auto`` (default) then uses it. With
+    ``--int8`` the dynamically quantised variant is added (checked against the float
+    export, cosine >= 0.98).
     """
     from pathlib import Path
 
-    from assist.embedders.onnx_backend import export_onnx
+    from assist.embedders.onnx_backend import export_onnx, quantize_int8
 
     settings = Settings()
     target = Path(path).expanduser()
     if not target.exists() and (settings.models_dir / path).exists():
         target = settings.models_dir / path
-    out = _with_progress("exporting...", lambda progress: export_onnx(target, force=force, progress=progress))
-    console.print(f"[green]✓[/] {out}")
+
+    def work(progress: Callable[[str], None]) -> Path:
+        out = export_onnx(target, force=force, progress=progress)
+        return quantize_int8(target, force=force, progress=progress) if int8 else out
+
+    console.print(f"[green]✓[/] {_with_progress('exporting...', work)}")
 
 
 @app.command("list")

