@@ -204,8 +204,11 @@ def encode_cached(embedder: Any, name: str, texts: Sequence[str]) -> tuple[np.nd
     Returns ``(vectors, seconds)``; ``seconds`` is the measured encode time of the run
     that produced the cache (read back from its side file), so projections stay honest.
     """
+    from assist.stores import slug
+
     cache = SCRATCH / "cache"
     cache.mkdir(parents=True, exist_ok=True)
+    name = f"{slug(embedder.model_id)}-{name}"  # vectors of one model only
     vec_path, meta_path = cache / f"{name}.npy", cache / f"{name}.json"
     if vec_path.exists() and meta_path.exists():
         meta = json.loads(meta_path.read_text())
@@ -217,16 +220,6 @@ def encode_cached(embedder: Any, name: str, texts: Sequence[str]) -> tuple[np.nd
     np.save(vec_path, vecs)
     meta_path.write_text(json.dumps({"n": len(texts), "seconds": secs, "loadavg": os.getloadavg()}))
     return vecs, secs
-
-
-def save_cache(name: str, vecs: np.ndarray, seconds: float) -> None:
-    """Store vectors encoded elsewhere (``bench/ingest.py``'s raw encode) for :func:`encode_cached`."""
-    cache = SCRATCH / "cache"
-    cache.mkdir(parents=True, exist_ok=True)
-    np.save(cache / f"{name}.npy", vecs.astype(np.float32))
-    (cache / f"{name}.json").write_text(
-        json.dumps({"n": len(vecs), "seconds": seconds, "loadavg": os.getloadavg()})
-    )
 
 
 # --------------------------------------------------------------------------- index builds
@@ -308,8 +301,12 @@ def doc_chunk(d: Doc) -> Any:
     )
 
 
-def index_path(size: int) -> Path:
-    return SCRATCH / f"index-{size}"
+def index_path(size: int, model_id: str) -> Path:
+    """Where the ``size``-point collection of ``model_id``'s vectors is built (one per model:
+    the int8 variant's vectors never share the float model's index)."""
+    from assist.stores import slug
+
+    return SCRATCH / f"index-{slug(model_id)}-{size}"
 
 
 def collection_for(size: int) -> str:
@@ -317,7 +314,7 @@ def collection_for(size: int) -> str:
 
 
 async def build_index(size: int, embedder: Any, *, batch: int = 1024) -> dict[str, Any]:
-    """Build (from scratch) the ``size``-point edge collection under ``index_path(size)``.
+    """Build (from scratch) the ``size``-point edge collection under ``index_path(size, model)``.
 
     Sparse vectors: ``SparseEncoder`` (jieba) on every point's real text, timed. Dense:
     see :func:`plan_index`. Points go in through ``QdrantEdgeVectorStore.upsert`` (the
@@ -331,7 +328,7 @@ async def build_index(size: int, embedder: Any, *, batch: int = 1024) -> dict[st
     from assist.stores.qdrant_edge import QdrantEdgeVectorStore
     from assist.types import EncodedChunk
 
-    root = index_path(size)
+    root = index_path(size, embedder.model_id)
     if root.exists():
         shutil.rmtree(root)
     plan, enc = plan_index(size, embedder)

@@ -2,10 +2,11 @@
 
     .venv/bin/python bench/retrieval.py --sizes 10000,100000 --queries 200 --json
 
-Per collection size (built once under ``/tmp/assist-bench/index-SIZE`` by
+Per collection size (built once under ``/tmp/assist-bench/index-MODEL-SIZE`` by
 ``bench.common.build_index`` and reused), each real query (alternating zh_bq_faq and
-en_dstc10_kgd ``queries.jsonl``) goes through, in rotating order so that the shared
-machine's load hits every system alike:
+en_dstc10_kgd ``queries.jsonl``) goes through every system, in rotating order so that the
+shared machine's load hits every system alike (``--block N``: each system runs N queries
+in a row per turn; ``--quantize int8``: our embedder runs its int8 variant):
 
 - ``retriever``: ``assist.retrieval.Retriever.retrieve`` (hybrid: e5 query embedding +
   jieba sparse vector + one fused Qdrant query with the tenant/staged/date filters, plus
@@ -143,7 +144,7 @@ async def bench_size(
     from assist.types import SearchFilter
 
     out: dict[str, Any] = {"size": size}
-    root = index_path(size)
+    root = index_path(size, embedder.model_id)
     sparse = SparseEncoder(SparseSettings())
     # The baselines load first: with --wait-build they load while another process is
     # still building the collection (the shard must have a single opener).
@@ -231,10 +232,16 @@ async def bench_size(
     gc.collect()
     gc.freeze()
     hits = {n: 0 for n in names}
-    for i, q in enumerate(queries):
-        order = names[i % len(names) :] + names[: i % len(names)]  # rotate: load hits all alike
+    # Each system runs ``block`` queries in a row, the systems' order rotating per block so
+    # that load drift hits all alike. Per query (block 1) each system runs right after
+    # another one, in caches that system left; in blocks each runs in its own steady state,
+    # as a service does (docs/benchmarks.md compares the two).
+    block = max(1, args.block)
+    for b, start in enumerate(range(0, len(queries), block)):
+        order = names[b % len(names) :] + names[: b % len(names)]
         for n in order:
-            lat[n].append(await one(n, q))
+            for q in queries[start : start + block]:
+                lat[n].append(await one(n, q))
     out["systems"] = {n: {**summary_ms(lat[n]), "queries_with_results": hits[n]} for n in names}
     r, f = out["systems"]["retriever"], out["systems"]["floor"]
     out["ratios"] = {
@@ -269,17 +276,32 @@ async def main() -> None:
         action="store_true",
         help="no PyTorch embedder in the process (drops embed_only_torch and the plain LangChain row's torch model)",
     )
+    ap.add_argument(
+        "--quantize",
+        choices=["none", "int8"],
+        default="none",
+        help="our embedder's embedder.quantize (int8: the ONNX export's int8 variant, its own index); "
+        "the torch baselines stay float",
+    )
+    ap.add_argument(
+        "--block",
+        type=int,
+        default=1,
+        help="queries each system runs in a row before the next system's turn (1: rotate per query)",
+    )
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
 
     from assist.embedders import make_embedder
 
-    settings = bench_settings(SCRATCH / "retrieval-home")
+    settings = bench_settings(SCRATCH / "retrieval-home", embedder={"quantize": args.quantize})
     embedder: Any = make_embedder(settings)
     embedder.warm_up()
     torch_embedder: Any = None
     if getattr(embedder, "active_backend", None) == "onnx" and not args.no_torch:
-        torch_embedder = make_embedder(settings, settings.embedder.model_copy(update={"backend": "torch"}))
+        torch_embedder = make_embedder(
+            settings, settings.embedder.model_copy(update={"backend": "torch", "quantize": "none"})
+        )
         torch_embedder.warm_up()
     queries = load_queries(args.queries)
     result: dict[str, Any] = {
@@ -287,6 +309,8 @@ async def main() -> None:
         "queries": len(queries),
         "top_k": TOP_K,
         "embedder_backend": getattr(embedder, "active_backend", None),
+        "embedder_model_id": embedder.model_id,
+        "block": args.block,
         "sizes": [],
     }
     for size in (int(s) for s in args.sizes.split(",")):
