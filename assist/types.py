@@ -295,3 +295,18 @@ class IngestReport(BaseModel):
     chunks_skipped: int = 0
     chunks_deleted: int = 0
     errors: list[IngestError] = Field(default_factory=list)
+
+
+class ReindexReport(BaseModel):
+    """What ``Indexer.reindex`` did for one tenant."""
+
+    tenant: str
+    revisions: int = 0
+    """Revisions rebuilt (index state staged or live)."""
+    live: int = 0
+    """Of them, the live revisions (searchable again)."""
+    chunks_total: int = 0
+    chunks_embedded: int = 0
+    """Chunks the collection lacked, embedded now."""
+    chunks_skipped: int = 0
+    """Chunks the collection already held."""

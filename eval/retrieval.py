@@ -128,7 +128,7 @@ async def ensure_corpus(ctx: EvalContext, corpus: Path, tenant: str, *, reindex:
     id_map = {sanitize_id(str(r.get("id", r.get("_id")))): str(r.get("id", r.get("_id"))) for r in rows}
     sha = _file_sha(corpus)
     marker = ctx.settings.home / "eval" / "corpora" / f"{tenant}.json"
-    want = {"sha256": sha, "embedder": ctx.settings.embedder.model, "sparse": ctx.settings.sparse.tokenizer,
+    want = {"sha256": sha, "embedder": ctx.pipeline.embedder.model_id, "sparse": ctx.settings.sparse.tokenizer,
             "rows": len(rows), "qdrant": str(ctx.settings.qdrant_path.resolve()), "mapping": _MAPPING_VERSION}
     if not reindex and marker.exists() and tenant_exists(ctx.db, tenant):
         if json.loads(marker.read_text()) == want:
@@ -150,11 +150,15 @@ async def ensure_corpus(ctx: EvalContext, corpus: Path, tenant: str, *, reindex:
                 done[0] = n
 
         report = await ctx.indexer.ingest_articles(articles, tenant=tenant, publish=True, progress=on_progress)
+        # Articles the database already holds are skipped by content hash; their chunks may
+        # still be missing from this collection (another embedder, or int8): fill them in.
+        rebuilt = await ctx.indexer.reindex(tenant)
     ctx.pipeline.invalidate_entities(tenant)
     marker.parent.mkdir(parents=True, exist_ok=True)
     marker.write_text(json.dumps(want))
     return {"id_map": id_map, "ingest": {"reused": False, "seconds": round(time.perf_counter() - started, 2),
-                                         "articles": report.articles, "chunks_embedded": report.chunks_embedded,
+                                         "articles": report.articles,
+                                         "chunks_embedded": report.chunks_embedded + rebuilt.chunks_embedded,
                                          "chunks_skipped": report.chunks_skipped, "errors": len(report.errors)}}
 
 

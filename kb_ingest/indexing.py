@@ -22,6 +22,7 @@ from pathlib import Path
 
 from assist.config import Settings
 from assist.db import ArticleRepository, Database
+from assist.db.articles import RevisionRecord
 from assist.db.lookup import latest_revisions
 from assist.embedders import make_embedder
 from assist.embedders.base import Embedder
@@ -37,6 +38,7 @@ from assist.types import (
     IngestError,
     IngestReport,
     ParsedArticle,
+    ReindexReport,
 )
 from kb_ingest.chunking import chunk_article, embedding_text
 from kb_ingest.parsers import SUPPORTED_EXTENSIONS, parse_file
@@ -323,6 +325,50 @@ class Indexer:
         self._articles.transition(tenant, article_id, to_revision, "rollback", actor=actor, note=note)
         self._articles.mark_index_state(tenant, article_id, to_revision, "live")
         return deleted
+
+    # ------------------------------------------------------------------ re-index
+    async def reindex(self, tenant: str, *, progress: ProgressFn | None = None) -> ReindexReport:
+        """Rebuild a tenant's vector index from the article store (the database).
+
+        Every revision the index should hold (index state ``staged`` or ``live``) is
+        chunked again with the current settings; the chunks the collection lacks are
+        embedded and staged, and live revisions are activated. Needed whenever the
+        collection is new or incomplete while the database is not: after switching the
+        embedder (another model, or ``quantize=int8``, each its own collection), after
+        moving from the embedded engine to a Qdrant server or cluster, or after losing the
+        index. Re-ingesting the source files would not do it: unchanged articles are
+        skipped by content hash.
+
+        Idempotent (a second run embeds nothing) and resumable: an interrupted run keeps
+        what it embedded. Revisions become searchable when they are activated at the end;
+        until then search answers from what the collection already holds.
+        """
+        await self.store.ensure_collection()
+        report = ReindexReport(tenant=tenant)
+        plans: list[tuple[RevisionRecord, list[Chunk]]] = []
+        for rev in self._articles.indexed_revisions(tenant):
+            art = ParsedArticle(meta=rev.meta, blocks=rev.blocks, content_hash=rev.content_hash)
+            plans.append((rev, self._chunk(_with_tenant(art, tenant), rev.revision)))
+        todo: dict[str, Chunk] = {}
+        for _, chunks in plans:
+            for c in chunks:
+                todo.setdefault(c.id, c)
+        present = await self.store.existing_ids(list(todo)) if todo else set()
+        missing = [c for cid, c in todo.items() if cid not in present]
+        await self._embed_and_stage(missing, progress=progress)
+        for rev, chunks in plans:
+            ids = [c.id for c in chunks]
+            if ids != list(rev.chunk_ids):  # another embedder's tokenizer cuts other chunks
+                self._articles.mark_index_state(tenant, rev.article_id, rev.revision, rev.index_state,
+                                                chunk_ids=ids)
+            if rev.index_state == "live":
+                await self.store.activate(ids, payload=_live_payload(rev.meta, rev.revision))
+                report.live += 1
+            report.revisions += 1
+        report.chunks_total = len(todo)  # distinct chunks (revisions share unchanged ones)
+        report.chunks_embedded = len(missing)
+        report.chunks_skipped = len(todo) - len(missing)
+        return report
 
     async def close(self) -> None:
         await self.store.close()

@@ -92,6 +92,22 @@ def _install_log_filter() -> None:
         logging.getLogger(name).addFilter(f)
 
 
+async def _warn_if_index_missing(pipe: Any, db: Database) -> None:
+    """Log once at startup when the collection is empty but the database is not (see /readyz)."""
+    from assist.db import ArticleRepository
+
+    try:
+        if await pipe.store.count(None):
+            return
+        expected = await anyio.to_thread.run_sync(ArticleRepository(db).indexed_revision_count)
+    except Exception:  # /readyz reports store and database errors; this is advice only
+        return
+    if expected:
+        log.warning("the index for embedder %s is empty but the database has %d indexed revisions "
+                    "(embedder switched, or index moved or lost): run `assist kb reindex --all-tenants`",
+                    pipe.embedder.model_id, expected)
+
+
 def create_app(settings: Settings, *, llm: ChatModel | None = None, pipeline: Any = None,
                indexer: Any = None) -> FastAPI:
     """Build the app. ``llm``/``pipeline``/``indexer`` override the configured ones (tests)."""
@@ -128,6 +144,7 @@ def create_app(settings: Settings, *, llm: ChatModel | None = None, pipeline: An
         gc.freeze()
         log.info("ready: embedder=%s llm=%s store=%s", pipe.embedder.model_id, pipe.llm.model_id,
                  type(pipe.store).__name__)
+        await _warn_if_index_missing(pipe, db)
         try:
             yield
         finally:

@@ -7,10 +7,12 @@ imports heavy modules (torch, the vector store) only when it runs.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import os
 import sys
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
 
@@ -69,6 +71,24 @@ TenantOpt = Annotated[str | None, typer.Option("--tenant", "-t", help="Tenant id
 JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
 
 
+@contextlib.contextmanager
+def _progress_bars(*, quiet: bool) -> Iterator[Callable[[str, int, int], None]]:
+    """One transient bar per stage the indexer reports (``progress(stage, done, total)``);
+    none when ``quiet`` or stderr is not a terminal."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                  TimeElapsedColumn(), transient=True, disable=quiet or not sys.stderr.isatty()) as bar:
+        tasks: dict[str, Any] = {}
+
+        def progress(stage: str, done: int, total: int) -> None:
+            if stage not in tasks:
+                tasks[stage] = bar.add_task(stage, total=total)
+            bar.update(tasks[stage], completed=done, total=total)
+
+        yield progress
+
+
 # ---------------------------------------------------------------------------- ingest
 @app.command()
 def ingest(
@@ -78,8 +98,6 @@ def ingest(
     as_json: JsonOpt = False,
 ) -> None:
     """Parse, chunk, embed and index articles (idempotent, incremental)."""
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
     from kb_ingest.indexing import Indexer
 
     s = _settings()
@@ -92,15 +110,7 @@ def ingest(
     async def go():
         indexer = Indexer.from_settings(s)
         try:
-            with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                          TimeElapsedColumn(), transient=True, disable=as_json or not sys.stderr.isatty()) as bar:
-                tasks: dict[str, Any] = {}
-
-                def progress(stage: str, done: int, total: int) -> None:
-                    if stage not in tasks:
-                        tasks[stage] = bar.add_task(stage, total=total)
-                    bar.update(tasks[stage], completed=done, total=total)
-
+            with _progress_bars(quiet=as_json) as progress:
                 return await indexer.ingest_paths(paths, tenant=tenant, publish=publish, progress=progress)
         finally:
             await indexer.close()
@@ -229,6 +239,50 @@ def kb_rollback(article_id: str, to: Annotated[int, typer.Option("--to")], tenan
     except Exception as e:
         _fail(e)
     typer.echo(f"{article_id} now serves revision {to}")
+
+
+@kb_app.command("reindex")
+def kb_reindex(
+    tenant: TenantOpt = None,
+    all_tenants: Annotated[bool, typer.Option("--all-tenants", help="Every tenant in the database.")] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Rebuild the vector index from the article store (idempotent, resumable).
+
+    Run it after switching the embedder (another model, or ASSIST_EMBEDDER__QUANTIZE=int8:
+    each has its own, new collection), after moving from the embedded engine to a Qdrant
+    server or cluster, or after losing the index. Re-ingesting the source files does not
+    do this: unchanged articles are skipped.
+    """
+    from assist.db import ArticleRepository
+    from kb_ingest.indexing import Indexer
+
+    s = _settings()
+
+    async def go():
+        ix = Indexer.from_settings(s)
+        try:
+            tenants = ArticleRepository(ix.db).tenant_ids() if all_tenants else [tenant or s.default_tenant]
+            reports = []
+            for t in tenants:
+                with _progress_bars(quiet=as_json) as progress:
+                    reports.append(await ix.reindex(t, progress=progress))
+            return reports, ix.embedder.model_id
+        finally:
+            await ix.close()
+
+    try:
+        reports, model_id = _run(go())
+    except Exception as e:
+        _fail(e)
+    if as_json:
+        _print_json({"embedder": model_id, "tenants": [r.model_dump() for r in reports]})
+        return
+    for r in reports:
+        typer.echo(
+            f"{r.tenant}: {r.revisions} revisions ({r.live} live), {r.chunks_total} chunks "
+            f"({r.chunks_embedded} embedded with {model_id}, {r.chunks_skipped} already indexed)"
+        )
 
 
 @kb_app.command("stats")

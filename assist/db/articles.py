@@ -179,6 +179,36 @@ class ArticleRepository:
         with self.db.session(readonly=True) as s:
             return [_revision_record(r) for r in s.scalars(q)]
 
+    def indexed_revisions(self, tenant: str) -> list[RevisionRecord]:
+        """Every revision whose chunks the index holds (index state ``staged`` or
+        ``live``), by article id then revision: what a re-index must rebuild."""
+        q = (
+            select(ArticleRevision)
+            .where(
+                ArticleRevision.tenant == check_tenant(tenant),
+                ArticleRevision.index_state.in_(("staged", "live")),
+            )
+            .order_by(ArticleRevision.article_id, ArticleRevision.revision)
+        )
+        with self.db.session(readonly=True) as s:
+            return [_revision_record(r) for r in s.scalars(q)]
+
+    def indexed_revision_count(self, tenant: str | None = None) -> int:
+        """How many revisions the index should hold (staged or live), in ``tenant`` or,
+        with None, in every tenant (the service's startup and readiness check)."""
+        q = select(func.count()).select_from(ArticleRevision).where(
+            ArticleRevision.index_state.in_(("staged", "live"))
+        )
+        if tenant is not None:
+            q = q.where(ArticleRevision.tenant == check_tenant(tenant))
+        with self.db.session(readonly=True) as s:
+            return int(s.scalar(q) or 0)
+
+    def tenant_ids(self) -> list[str]:
+        """Every tenant that has written anything, in id order."""
+        with self.db.session(readonly=True) as s:
+            return list(s.scalars(select(Tenant.id).order_by(Tenant.id)))
+
     def latest_revision_by_hash(
         self, tenant: str, article_id: str, content_hash: str | None = None
     ) -> RevisionRecord | None:

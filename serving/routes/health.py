@@ -39,8 +39,20 @@ async def readyz(request: Request) -> JSONResponse:
         checks["pipeline"] = "starting"
     else:
         try:
-            await asyncio.wait_for(pipe.store.count(None), 5)
+            points = await asyncio.wait_for(pipe.store.count(None), 5)
             checks["vector_store"] = "ok"
+            if points == 0:
+                # An empty collection beside a populated database: the embedder was switched
+                # (each model has its own collection) or the index moved or was lost. Search
+                # would answer "not covered" to everything; say so instead.
+                from assist.db import ArticleRepository
+
+                expected = await asyncio.to_thread(ArticleRepository(state.db).indexed_revision_count)
+                if expected:
+                    checks["vector_store"] = (
+                        f"error: the index for embedder {pipe.embedder.model_id} is empty but the database "
+                        f"has {expected} indexed revisions: run `assist kb reindex --all-tenants`"
+                    )
         except Exception as e:
             checks["vector_store"] = f"error: {getattr(e, 'message', e)}"
         try:

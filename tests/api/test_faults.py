@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from contextlib import contextmanager
 
@@ -73,3 +74,25 @@ def test_database_down_is_503_and_nothing_is_lost(service: Service) -> None:
     with service.client("knowledge_manager") as c:
         after = {a["id"] for a in c.get("/v1/articles").json()}
     assert before <= after
+
+
+def test_empty_index_beside_a_populated_database_is_not_ready(service: Service) -> None:
+    """After an embedder switch (a new, empty collection) search would say "not covered" to
+    everything; readiness says why and names the command that rebuilds the index."""
+    from assist.stores import make_vector_store
+
+    pipe = service.app.state.pipeline
+    empty = make_vector_store(pipe.settings, dim=pipe.embedder.dim, model_id="switched-embedder")
+    saved = pipe.store
+    pipe.store = empty
+    try:
+        with service.client() as c:
+            ready = c.get("/readyz")
+    finally:
+        pipe.store = saved
+        asyncio.run(empty.close())
+    assert ready.status_code == 503
+    msg = ready.json()["checks"]["vector_store"]
+    assert pipe.embedder.model_id in msg and "is empty" in msg and "assist kb reindex --all-tenants" in msg
+    with service.client() as c:
+        assert c.get("/readyz").json()["checks"]["vector_store"] == "ok"

@@ -124,3 +124,47 @@ async def test_archive_rollback_and_effective_dates(stack, tmp_path: Path) -> No
         "effective_from: 2026-01-01", f"effective_from: {future}"))
     await ix.ingest_paths([tmp_path / "old.md", tmp_path / "new.md"], tenant="t", publish=True)
     assert await _live_texts(stack, "refund timing business days") == []
+
+
+async def test_reindex_fills_a_new_collection_from_the_database(stack, tmp_path: Path) -> None:
+    """Switching the embedder (another model, int8) or moving to a Qdrant cluster gives an
+    empty collection while the database is full: re-ingesting skips unchanged articles,
+    ``reindex`` rebuilds from the stored revisions."""
+    from assist.stores import make_vector_store
+    from kb_ingest.indexing import Indexer
+
+    settings, db, store, ix = stack
+    f = write(tmp_path / "kb" / "refund.md", REFUND_EN)
+    write(tmp_path / "kb" / "faq.csv", FAQ_ZH)
+    first = await ix.ingest_paths([tmp_path / "kb"], tenant="t", publish=True)
+    write(f, REFUND_EN.replace("status: published", "status: draft").replace("3-7 business", "1-2 business"))
+    await ix.ingest_paths([f], tenant="t")  # a staged draft revision
+    # Another collection (as for another embedder), cut into smaller chunks (as another
+    # tokenizer would): new chunk ids for the same revisions.
+    small = settings.model_copy(update={"ingest": settings.ingest.model_copy(update={"chunk_tokens": 48})})
+    other = make_vector_store(small, dim=ix.embedder.dim, model_id="other-model")
+    ix2 = Indexer(settings=small, db=db, store=other, embedder=ix.embedder, sparse=ix.sparse)
+    again = await ix2.ingest_paths([tmp_path / "kb" / "faq.csv"], tenant="t", publish=True)
+    assert again.chunks_embedded == 0 and await other.count() == 0  # the gap reindex closes
+
+    report = await ix2.reindex("t")
+    assert (report.revisions, report.live) == (4, 3)  # 3 live articles + the staged draft
+    assert report.chunks_embedded == report.chunks_total > first.chunks_total  # smaller chunks
+    qv = await ix.embedder.embed_query("refund timing business days")
+    live = await other.search(dense=qv, sparse=None, filters=SearchFilter(tenant="t"), top_k=20)
+    texts = " ".join(h.chunk.text for h in live)
+    assert "3-7 business days" in texts and "1-2 business days" not in texts
+    assert {h.chunk.revision for h in live if h.chunk.article_id == "sop-refund-en"} == {1}
+    staged = await other.search(dense=qv, sparse=None, filters=SearchFilter(tenant="t", include_staged=True), top_k=40)
+    assert "1-2 business days" in " ".join(h.chunk.text for h in staged)
+    # The database now names the new chunks, so later publishes swap the right ones.
+    repo = ArticleRepository(db)
+    rev1, rev2 = (repo.get_revision("t", "sop-refund-en", r) for r in (1, 2))
+    assert set(rev1.chunk_ids) | set(rev2.chunk_ids) == await other.ids_for_article("t", "sop-refund-en")
+    await ix2.publish("t", "sop-refund-en", 2)
+    texts = " ".join(h.chunk.text for h in await other.search(
+        dense=qv, sparse=None, filters=SearchFilter(tenant="t"), top_k=20))
+    assert "1-2 business days" in texts and "3-7 business days" not in texts
+    # Idempotent: nothing left to embed.
+    assert (await ix2.reindex("t")).chunks_embedded == 0
+    await other.close()
