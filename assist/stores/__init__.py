@@ -25,9 +25,20 @@ def slug(text: str) -> str:
     return s or "model"
 
 
-def collection_name(prefix: str, model_id: str, dim: int) -> str:
-    """``{prefix}_{slug(model_id)}_{dim}``: vectors of different embedding models never mix."""
-    return f"{prefix}_{slug(model_id)}_{dim}"
+def collection_name(prefix: str, model_id: str, dim: int, sparse_tokenizer: str = "jieba") -> str:
+    """``{prefix}_{slug(model_id)}_{dim}``: vectors of different embedding models never mix.
+
+    Sparse vectors made with another Chinese tokenizer than the default (``jieba``) get
+    their own collection too (``…_{dim}_char-bigram``): query tokens of one tokenizer do not
+    match document tokens of the other. Collections of the default keep their names.
+    ``assist kb reindex`` fills a new collection from the database.
+
+    Example:
+        >>> collection_name("kb", "e5-small", 384), collection_name("kb", "e5-small", 384, "char-bigram")
+        ('kb_e5-small_384', 'kb_e5-small_384_char-bigram')
+    """
+    name = f"{prefix}_{slug(model_id)}_{dim}"
+    return name if sparse_tokenizer == "jieba" else f"{name}_{slug(sparse_tokenizer)}"
 
 
 def make_vector_store(settings: Settings, *, dim: int, model_id: str) -> VectorStore:
@@ -43,7 +54,7 @@ def make_vector_store(settings: Settings, *, dim: int, model_id: str) -> VectorS
     if dim <= 0:
         raise ConfigError(f"embedding dimension must be positive, got {dim}: check the embedder")
     q = settings.qdrant
-    name = collection_name(q.collection_prefix, model_id, dim)
+    name = collection_name(q.collection_prefix, model_id, dim, settings.sparse.tokenizer)
     rrf_k = settings.retrieval.rrf_k
     if q.mode == "edge":
         from assist.stores.qdrant_edge import QdrantEdgeVectorStore

@@ -14,8 +14,8 @@ import pytest
 from assist.embedders import onnx_backend
 from assist.embedders.onnx_backend import _select_prompt, export_onnx, export_status
 from assist.embedders.sentence_transformers import SentenceTransformerEmbedder
-from assist.provision import e5 as e5_provision
 from assist.errors import ConfigError
+from assist.provision import e5 as e5_provision
 
 TEXTS = [
     "信用卡还款日是哪天？",

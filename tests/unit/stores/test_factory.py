@@ -47,3 +47,12 @@ def test_remote_needs_url(settings: Settings) -> None:
 def test_bad_dim(settings: Settings) -> None:
     with pytest.raises(ConfigError):
         make_vector_store(settings, dim=0, model_id="e5-small")
+
+
+async def test_another_sparse_tokenizer_gets_its_own_collection(settings: Settings) -> None:
+    # jieba words and character bigrams never match each other: switching the tokenizer
+    # over an existing index would silently break lexical search.
+    bigram = settings.model_copy(update={"sparse": settings.sparse.model_copy(update={"tokenizer": "char-bigram"})})
+    store = make_vector_store(bigram, dim=8, model_id="e5-small")
+    assert store.shard_path == settings.qdrant_path / "kb_e5-small_8_char-bigram"
+    await store.close()
