@@ -106,7 +106,8 @@ class SparseSettings(BaseModel):
     model_config = ConfigDict(use_attribute_docstrings=True)
 
     tokenizer: Literal["jieba", "char-bigram"] = "jieba"
-    """How Chinese text is split for the sparse (BM25-style) vectors."""
+    """How Chinese text is split for the sparse (BM25-style) vectors. Each tokenizer has its
+    own collection: after switching, ``assist kb reindex --all-tenants``."""
     k1: float = 1.2
     b: float = 0.75
     avg_doc_len: float = 64.0
