@@ -343,6 +343,8 @@ class Indexer:
         what it embedded. Revisions become searchable when they are activated at the end;
         until then search answers from what the collection already holds.
         """
+        if not self._articles.tenant_exists(tenant):
+            raise NotFoundError(f"unknown tenant {tenant!r}: publish an article for it first")
         await self.store.ensure_collection()
         report = ReindexReport(tenant=tenant)
         plans: list[tuple[RevisionRecord, list[Chunk]]] = []

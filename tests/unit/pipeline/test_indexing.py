@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from assist.db import ArticleRepository
+from assist.errors import NotFoundError
 from assist.types import SearchFilter
 from tests.unit.pipeline.conftest import FAQ_ZH, REFUND_EN, write
 
@@ -167,4 +168,6 @@ async def test_reindex_fills_a_new_collection_from_the_database(stack, tmp_path:
     assert "1-2 business days" in texts and "3-7 business days" not in texts
     # Idempotent: nothing left to embed.
     assert (await ix2.reindex("t")).chunks_embedded == 0
+    with pytest.raises(NotFoundError, match="unknown tenant"):
+        await ix2.reindex("nobody")
     await other.close()
