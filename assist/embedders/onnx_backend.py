@@ -118,6 +118,21 @@ def read_meta(model_dir: Path) -> dict[str, Any] | None:
         return None
 
 
+def _write_meta(folder: Path, meta: dict[str, Any]) -> None:
+    """Write an export's ``assist_onnx.json`` whole (a scratch file renamed into place)."""
+    path = Path(folder) / META_FILE
+    scratch = path.with_suffix(".tmp")
+    scratch.write_text(json.dumps(meta, indent=2, ensure_ascii=False) + "\n")
+    scratch.replace(path)
+
+
+def _min_cosine(reference: Any, candidate: OnnxSentenceModel) -> float:
+    """The lowest cosine between two models' vectors of the check texts (documents)."""
+    texts = list(_CHECK_TEXTS)
+    ref = reference.encode_document(texts, normalize_embeddings=True, convert_to_numpy=True)
+    return float(np.min(np.sum(ref * candidate.encode_document(texts), axis=1)))
+
+
 def export_status(model_dir: Path, quantize: Quantize = "none") -> ExportStatus:
     """``ok``: an export of exactly this directory exists (with its int8 variant when
     ``quantize="int8"``); ``stale``: one exists but the directory changed since (or the
@@ -254,18 +269,16 @@ def _export_checked(st: Any, model_dir: Path, tmp: Path, wants_type_ids: bool) -
         "inputs": ["input_ids", "attention_mask"],
         "exported_with": {"torch": torch.__version__},
     }
-    (tmp / META_FILE).write_text(json.dumps(meta, indent=2, ensure_ascii=False) + "\n")
+    _write_meta(tmp, meta)
     # The check: the exported graph must give the torch model's vectors.
-    ref = st.encode_document(list(_CHECK_TEXTS), normalize_embeddings=True, convert_to_numpy=True)
-    got = OnnxSentenceModel(model_dir, graph_dir=tmp).encode_document(list(_CHECK_TEXTS))
-    cosine = float(np.min(np.sum(ref * got, axis=1)))
+    cosine = _min_cosine(st, OnnxSentenceModel(model_dir, graph_dir=tmp))
     if cosine < MIN_CHECK_COSINE:
         raise ConfigError(
             f"{model_dir}: the ONNX export does not reproduce the model (min cosine {cosine:.6f} < "
             f"{MIN_CHECK_COSINE}); use ASSIST_EMBEDDER__BACKEND=torch"
         )
     meta["check_min_cosine"] = round(cosine, 8)
-    (tmp / META_FILE).write_text(json.dumps(meta, indent=2, ensure_ascii=False) + "\n")
+    _write_meta(tmp, meta)
     return cosine
 
 
@@ -308,9 +321,7 @@ def quantize_int8(model_dir: Path, *, force: bool = False, progress: Progress = 
                 per_channel=True,
                 op_types_to_quantize=["MatMul", "Gather"],
             )
-        ref = OnnxSentenceModel(model_dir).encode_document(list(_CHECK_TEXTS))
-        got = OnnxSentenceModel(model_dir, graph_file=scratch.name).encode_document(list(_CHECK_TEXTS))
-        cosine = float(np.min(np.sum(ref * got, axis=1)))
+        cosine = _min_cosine(OnnxSentenceModel(model_dir), OnnxSentenceModel(model_dir, graph_file=scratch.name))
         if cosine < MIN_INT8_COSINE:
             raise ConfigError(
                 f"{model_dir}: the int8 model strays from the float one (min cosine {cosine:.4f} < "
@@ -322,11 +333,7 @@ def quantize_int8(model_dir: Path, *, force: bool = False, progress: Progress = 
         raise ConfigError(f"cannot write the int8 model into {folder} ({e})") from e
     finally:
         scratch.unlink(missing_ok=True)
-    meta = read_meta(model_dir) or {}
-    meta["int8_check_min_cosine"] = round(cosine, 6)
-    meta_path = folder / META_FILE
-    meta_path.with_suffix(".tmp").write_text(json.dumps(meta, indent=2, ensure_ascii=False) + "\n")
-    meta_path.with_suffix(".tmp").replace(meta_path)
+    _write_meta(folder, {**(read_meta(model_dir) or {}), "int8_check_min_cosine": round(cosine, 6)})
     progress(f"{model_dir.name}: int8 variant ready (min cosine to float {cosine:.4f})")
     return target
 
