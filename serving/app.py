@@ -93,19 +93,13 @@ def _install_log_filter() -> None:
 
 
 async def _warn_if_index_missing(pipe: Any, db: Database) -> None:
-    """Log once at startup when the collection is empty but the database is not (see /readyz)."""
-    from assist.db import ArticleRepository
-
+    """Log once at start-up what /readyz reports: an empty index beside a populated database."""
     try:
-        if await pipe.store.count(None):
-            return
-        expected = await anyio.to_thread.run_sync(ArticleRepository(db).indexed_revision_count)
+        problem = await health.missing_index(pipe, db)
     except Exception:  # /readyz reports store and database errors; this is advice only
         return
-    if expected:
-        log.warning("the index for embedder %s is empty but the database has %d indexed revisions "
-                    "(embedder switched, or index moved or lost): run `assist kb reindex --all-tenants`",
-                    pipe.embedder.model_id, expected)
+    if problem:
+        log.warning("%s", problem)
 
 
 def create_app(settings: Settings, *, llm: ChatModel | None = None, pipeline: Any = None,

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
+from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse, JSONResponse, Response
@@ -19,6 +20,25 @@ def i18n() -> FileResponse:
 @router.get("/healthz", summary="Liveness: the process answers")
 def healthz() -> dict[str, str]:
     return {"status": "ok"}
+
+
+async def missing_index(pipe: Any, db: Any) -> str | None:
+    """Why the index cannot answer although the database has knowledge, or None.
+
+    An empty collection beside a populated database: the embedder was switched (each model
+    and sparse tokenizer has its own collection) or the index moved or was lost. Search
+    would answer "not covered" to everything; readiness and the start-up log say so.
+    Store and database errors propagate (readiness reports them).
+    """
+    if await pipe.store.count(None):
+        return None
+    from assist.db import ArticleRepository
+
+    expected = await asyncio.to_thread(ArticleRepository(db).indexed_revision_count)
+    if not expected:
+        return None
+    return (f"the index for embedder {pipe.embedder.model_id} is empty but the database has {expected} "
+            "indexed revisions (embedder switched, or index moved or lost): run `assist kb reindex --all-tenants`")
 
 
 @router.get("/readyz", summary="Readiness: database, vector store and model server checked")
@@ -39,20 +59,8 @@ async def readyz(request: Request) -> JSONResponse:
         checks["pipeline"] = "starting"
     else:
         try:
-            points = await asyncio.wait_for(pipe.store.count(None), 5)
-            checks["vector_store"] = "ok"
-            if points == 0:
-                # An empty collection beside a populated database: the embedder was switched
-                # (each model has its own collection) or the index moved or was lost. Search
-                # would answer "not covered" to everything; say so instead.
-                from assist.db import ArticleRepository
-
-                expected = await asyncio.to_thread(ArticleRepository(state.db).indexed_revision_count)
-                if expected:
-                    checks["vector_store"] = (
-                        f"error: the index for embedder {pipe.embedder.model_id} is empty but the database "
-                        f"has {expected} indexed revisions: run `assist kb reindex --all-tenants`"
-                    )
+            problem = await asyncio.wait_for(missing_index(pipe, state.db), 5)
+            checks["vector_store"] = f"error: {problem}" if problem else "ok"
         except Exception as e:
             checks["vector_store"] = f"error: {getattr(e, 'message', e)}"
         try:
