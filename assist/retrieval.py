@@ -456,8 +456,8 @@ class Retriever:
         signal = scoped_results + unscoped if (single or not scoped_results) else scoped_results
         top_dense: float | None = None
         if dense is not None:
-            # The hybrid query also runs the plain dense query and reports its cosines; the
-            # best of them is the coverage signal. Only a sparse-less store result lacks it.
+            # Every hit carries its dense cosine (the store computes it from the hit's stored
+            # vector); the best of them is the coverage signal. With no hits, ask for one.
             scores = [r.dense_score for r in signal if r.dense_score is not None]
             if scores:
                 top_dense = max(scores)
