@@ -310,3 +310,5 @@ class ReindexReport(BaseModel):
     """Chunks the collection lacked, embedded now."""
     chunks_skipped: int = 0
     """Chunks the collection already held."""
+    chunks_pruned: int = 0
+    """Points no staged or live revision references, deleted (``prune=True`` only)."""

@@ -327,7 +327,7 @@ class Indexer:
         return deleted
 
     # ------------------------------------------------------------------ re-index
-    async def reindex(self, tenant: str, *, progress: ProgressFn | None = None) -> ReindexReport:
+    async def reindex(self, tenant: str, *, prune: bool = False, progress: ProgressFn | None = None) -> ReindexReport:
         """Rebuild a tenant's vector index from the article store (the database).
 
         Every revision the index should hold (index state ``staged`` or ``live``) is
@@ -342,6 +342,13 @@ class Indexer:
         Idempotent (a second run embeds nothing) and resumable: an interrupted run keeps
         what it embedded. Revisions become searchable when they are activated at the end;
         until then search answers from what the collection already holds.
+
+        ``prune=True`` then deletes the tenant's points that no staged or live revision
+        references: the leftovers of a publish that was interrupted between embedding and
+        recording its chunks, or of an index restored from an older snapshot. Do not prune
+        while a publish of the same tenant is in flight on a shared Qdrant server (its new
+        chunks are not recorded yet); the embedded engine admits one process, so there the
+        question does not arise.
         """
         if not self._articles.tenant_exists(tenant):
             raise NotFoundError(f"unknown tenant {tenant!r}: publish an article for it first")
@@ -370,6 +377,9 @@ class Indexer:
         report.chunks_total = len(todo)  # distinct chunks (revisions share unchanged ones)
         report.chunks_embedded = len(missing)
         report.chunks_skipped = len(todo) - len(missing)
+        if prune:
+            orphans = await self.store.ids_for_tenant(tenant) - set(todo)
+            report.chunks_pruned = await self.store.delete(sorted(orphans))
         return report
 
     async def close(self) -> None:

@@ -245,6 +245,9 @@ def kb_rollback(article_id: str, to: Annotated[int, typer.Option("--to")], tenan
 def kb_reindex(
     tenant: TenantOpt = None,
     all_tenants: Annotated[bool, typer.Option("--all-tenants", help="Every tenant in the database.")] = False,
+    prune: Annotated[bool, typer.Option(
+        "--prune", help="Also delete the points no staged or live revision references (interrupted publishes)."
+    )] = False,
     as_json: JsonOpt = False,
 ) -> None:
     """Rebuild the vector index from the article store (idempotent, resumable).
@@ -252,7 +255,8 @@ def kb_reindex(
     Run it after switching the embedder (another model, or ASSIST_EMBEDDER__QUANTIZE=int8:
     each has its own, new collection), after moving from the embedded engine to a Qdrant
     server or cluster, or after losing the index. Re-ingesting the source files does not
-    do this: unchanged articles are skipped.
+    do this: unchanged articles are skipped. With --prune it also removes orphaned points;
+    on a shared Qdrant server, not while a publish of the same tenant is running.
     """
     from assist.db import ArticleRepository
     from kb_ingest.indexing import Indexer
@@ -266,7 +270,7 @@ def kb_reindex(
             reports = []
             for t in tenants:
                 with _progress_bars(quiet=as_json) as progress:
-                    reports.append(await ix.reindex(t, progress=progress))
+                    reports.append(await ix.reindex(t, prune=prune, progress=progress))
             return reports, ix.embedder.model_id
         finally:
             await ix.close()
@@ -282,6 +286,7 @@ def kb_reindex(
         typer.echo(
             f"{r.tenant}: {r.revisions} revisions ({r.live} live), {r.chunks_total} chunks "
             f"({r.chunks_embedded} embedded with {model_id}, {r.chunks_skipped} already indexed)"
+            + (f", {r.chunks_pruned} orphaned points deleted" if prune else "")
         )
 
 

@@ -153,9 +153,15 @@ def filter_conditions(f: SearchFilter, *, today: date | None = None) -> list[Con
     return conds
 
 
+def tenant_conditions(tenant: str) -> list[Condition]:
+    """Every point of one tenant, staged or not, whatever its dates."""
+    return [Condition("value", TENANT_FIELD, tenant)]
+
+
 def article_conditions(tenant: str, article_id: str) -> list[Condition]:
     """Every point of one article, staged or not, whatever its dates."""
-    return [Condition("value", TENANT_FIELD, tenant), Condition("value", "article_id", article_id)]
+    return [*tenant_conditions(tenant), Condition("value", "article_id", article_id)]
+
 
 def cosines(query: Sequence[float] | None, vectors: Sequence[Any]) -> list[float | None]:
     """Cosine of the query and each point's stored dense vector (a list, or the engine's

@@ -38,6 +38,10 @@ class VectorStore(Protocol):
 
     async def ids_for_article(self, tenant: str, article_id: str) -> set[str]: ...
 
+    async def ids_for_tenant(self, tenant: str) -> set[str]:
+        """Every point of the tenant, staged or not, whatever its dates."""
+        ...
+
     async def delete_article(self, tenant: str, article_id: str) -> int: ...
 
     async def search(

@@ -283,6 +283,10 @@ class QdrantEdgeVectorStore:
         flt = _filter(pl.article_conditions(tenant, article_id))
         return await self._run(lambda: self._scroll_ids(flt))
 
+    async def ids_for_tenant(self, tenant: str) -> set[str]:
+        flt = _filter(pl.tenant_conditions(tenant))
+        return await self._run(lambda: self._scroll_ids(flt))
+
     async def delete_article(self, tenant: str, article_id: str) -> int:
         flt = _filter(pl.article_conditions(tenant, article_id))
 

@@ -323,8 +323,13 @@ class QdrantRemoteVectorStore:
         return len(found)
 
     async def ids_for_article(self, tenant: str, article_id: str) -> set[str]:
+        return await self._scroll_ids(_filter(pl.article_conditions(tenant, article_id)))
+
+    async def ids_for_tenant(self, tenant: str) -> set[str]:
+        return await self._scroll_ids(_filter(pl.tenant_conditions(tenant)))
+
+    async def _scroll_ids(self, flt: models.Filter) -> set[str]:
         await self._ensure()
-        flt = _filter(pl.article_conditions(tenant, article_id))
         out: set[str] = set()
         offset = None
         while True:

@@ -219,6 +219,15 @@ class VectorStoreContract:
         # the other tenant's article with the same id is untouched
         assert len(await store.ids_for_article("t2", "refund-sop")) == 2
 
+    async def test_ids_for_tenant(self, store: VectorStore) -> None:
+        chunks = await load_corpus(store)
+        other = await load_corpus(store, tenant="t2")
+        staged = make_chunk("refund-sop", 5, "staged text", revision=2)
+        await store.upsert([encode(staged, basis(6))], staged=True)
+        assert await store.ids_for_tenant("t1") == {c.id for c in chunks.values()} | {staged.id}
+        assert await store.ids_for_tenant("t2") == {c.id for c in other.values()}
+        assert await store.ids_for_tenant("nobody") == set()
+
     # -- filters --------------------------------------------------------------------
 
     async def test_tenant_isolation(self, store: VectorStore) -> None:

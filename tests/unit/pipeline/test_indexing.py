@@ -171,3 +171,44 @@ async def test_reindex_fills_a_new_collection_from_the_database(stack, tmp_path:
     with pytest.raises(NotFoundError, match="unknown tenant"):
         await ix2.reindex("nobody")
     await other.close()
+
+
+async def test_reindex_prune_deletes_what_no_revision_references(stack, tmp_path: Path, monkeypatch) -> None:
+    """A publish killed after embedding but before recording its chunks leaves staged
+    points nothing refers to; ``reindex(prune=True)`` deletes those, and only those."""
+    settings, db, store, ix = stack
+    f = write(tmp_path / "refund.md", REFUND_EN)
+    await ix.ingest_paths([f], tenant="t", publish=True)
+    await ix.ingest_paths([write(tmp_path / "other" / "faq.csv", FAQ_ZH)], tenant="u", publish=True)
+    kept = await store.ids_for_tenant("t")
+    other_tenant = await store.ids_for_tenant("u")
+    assert kept and other_tenant and not kept & other_tenant
+
+    write(f, REFUND_EN.replace("3-7 business days", "8-9 business days"))
+    repo = ix._articles
+    real = repo.mark_index_state
+
+    def killed(*a, **k):
+        if a[3:4] == ("staged",):
+            raise KeyboardInterrupt  # between embedding and recording the chunk ids
+        return real(*a, **k)
+
+    monkeypatch.setattr(repo, "mark_index_state", killed)
+    with pytest.raises(KeyboardInterrupt):
+        await ix.ingest_paths([f], tenant="t", publish=True)
+    monkeypatch.undo()
+    orphans = await store.ids_for_tenant("t") - kept
+    assert orphans  # the new revision's chunks, embedded and staged, unrecorded
+
+    plain = await ix.reindex("t")
+    assert plain.chunks_pruned == 0 and await store.ids_for_tenant("t") == kept | orphans
+    report = await ix.reindex("t", prune=True)
+    assert report.chunks_pruned == len(orphans) and report.chunks_embedded == 0
+    assert await store.ids_for_tenant("t") == kept
+    assert await store.ids_for_tenant("u") == other_tenant
+    texts = " ".join(await _live_texts(stack, "refund timing business days"))
+    assert "3-7 business days" in texts
+    # Publishing again embeds the pruned chunks anew and serves them.
+    again = await ix.ingest_paths([f], tenant="t", publish=True)
+    assert again.chunks_embedded >= 1
+    assert "8-9 business days" in " ".join(await _live_texts(stack, "refund timing business days"))

@@ -39,7 +39,8 @@ def test_reindex_after_switching_to_the_int8_embedder(tmp_path: Path, monkeypatc
     after = json.loads(runner.invoke(app, ["search", "退款多久到账？", "--tenant", "t", "--json"]).output)
     assert after["covered"] and after["results"][0]["article_id"].startswith("faq-")
 
-    again = json.loads(runner.invoke(app, ["kb", "reindex", "--tenant", "t", "--json"]).output)
+    again = json.loads(runner.invoke(app, ["kb", "reindex", "--tenant", "t", "--prune", "--json"]).output)
     assert again["tenants"][0]["chunks_embedded"] == 0
+    assert again["tenants"][0]["chunks_pruned"] == 0  # every point belongs to a revision
     unknown = runner.invoke(app, ["kb", "reindex", "--tenant", "nobody"])
     assert unknown.exit_code == 2 and "unknown tenant" in unknown.output
