@@ -84,6 +84,8 @@ class QdrantRemoteVectorStore:
         collection: Collection name (one per embedding model and dimension).
         dim: Dense vector size.
         rrf_k: The RRF constant for fused search.
+        rrf_weights: ``(dense, sparse)`` weights of weighted RRF; None: plain RRF. The
+            fused query needs Qdrant 1.17 or later (RRF with ``k`` and weights).
         replication_factor, shard_number: Used when the store creates the collection.
         hnsw_m, hnsw_ef_construct, search_ef: HNSW parameters.
         batch_size: Points per upsert request.
@@ -102,6 +104,7 @@ class QdrantRemoteVectorStore:
         dim: int,
         *,
         rrf_k: int = 60,
+        rrf_weights: tuple[float, float] | None = None,
         replication_factor: int = 1,
         shard_number: int = 1,
         hnsw_m: int = 16,
@@ -113,6 +116,7 @@ class QdrantRemoteVectorStore:
         self.collection = collection
         self.dim = dim
         self.rrf_k = rrf_k
+        self.rrf_weights = rrf_weights
         self.replication_factor = replication_factor
         self.shard_number = shard_number
         self.hnsw_m = hnsw_m
@@ -123,7 +127,14 @@ class QdrantRemoteVectorStore:
 
     @classmethod
     def from_settings(
-        cls, settings: QdrantSettings, *, collection: str, dim: int, rrf_k: int = 60, local_path: Any = None
+        cls,
+        settings: QdrantSettings,
+        *,
+        collection: str,
+        dim: int,
+        rrf_k: int = 60,
+        rrf_weights: tuple[float, float] | None = None,
+        local_path: Any = None,
     ) -> QdrantRemoteVectorStore:
         """Build the store from ``QdrantSettings``.
 
@@ -157,6 +168,7 @@ class QdrantRemoteVectorStore:
             collection,
             dim,
             rrf_k=rrf_k,
+            rrf_weights=rrf_weights,
             replication_factor=settings.replication_factor,
             shard_number=settings.shard_number,
             hnsw_m=settings.hnsw_m,
@@ -416,11 +428,12 @@ class QdrantRemoteVectorStore:
         fusion_q: models.FusionQuery | models.RrfQuery
         if fusion == "dbsf":
             fusion_q = models.FusionQuery(fusion=models.Fusion.DBSF)
-        elif self.rrf_k == 60:
-            # The plain form (k = 60) is understood by servers older than the RrfQuery API.
-            fusion_q = models.FusionQuery(fusion=models.Fusion.RRF)
         else:
-            fusion_q = models.RrfQuery(rrf=models.Rrf(k=self.rrf_k))
+            # Always the parametrised form: the plain FusionQuery(RRF) runs with the
+            # server's own k (2), not ours, and would rank differently from the embedded
+            # engine. Needs Qdrant 1.17 or later (k since 1.16, weights since 1.17).
+            weights = list(self.rrf_weights) if self.rrf_weights is not None else None
+            fusion_q = models.RrfQuery(rrf=models.Rrf(k=self.rrf_k, weights=weights))
         fused = models.QueryRequest(
             prefetch=[
                 models.Prefetch(query=dq, using=pl.DENSE, filter=flt, params=params, limit=limit),
