@@ -122,6 +122,9 @@ class RetrievalSettings(BaseModel):
     """Candidates prefetched from each of the dense and sparse indexes before fusion."""
     fusion: Literal["rrf", "dbsf"] = "rrf"
     rrf_k: int = 60
+    sparse_weight: float = Field(default=1.0, gt=0.0, le=1.0)
+    """Weight of the sparse (BM25) list in RRF, the dense list weighing 1.0 (Qdrant's
+    weighted RRF: a weight w counts a rank r as r / w). 1.0: plain RRF. Not used by DBSF."""
     min_dense_score: float = 0.89
     """Covered when the best dense cosine reaches this (calibrated with ``assist eval
     calibrate`` on the golden set; see docs/quality.md)."""

@@ -56,6 +56,8 @@ def make_vector_store(settings: Settings, *, dim: int, model_id: str) -> VectorS
     q = settings.qdrant
     name = collection_name(q.collection_prefix, model_id, dim, settings.sparse.tokenizer)
     rrf_k = settings.retrieval.rrf_k
+    w = settings.retrieval.sparse_weight
+    rrf_weights = None if w == 1.0 else (1.0, w)
     if q.mode == "edge":
         from assist.stores.qdrant_edge import QdrantEdgeVectorStore
 
@@ -64,6 +66,7 @@ def make_vector_store(settings: Settings, *, dim: int, model_id: str) -> VectorS
             name,
             dim,
             rrf_k=rrf_k,
+            rrf_weights=rrf_weights,
             hnsw_m=q.hnsw_m,
             hnsw_ef_construct=q.hnsw_ef_construct,
             search_ef=q.search_ef,
@@ -72,6 +75,6 @@ def make_vector_store(settings: Settings, *, dim: int, model_id: str) -> VectorS
         from assist.stores.qdrant_remote import QdrantRemoteVectorStore
 
         return QdrantRemoteVectorStore.from_settings(
-            q, collection=name, dim=dim, rrf_k=rrf_k, local_path=settings.qdrant_path
+            q, collection=name, dim=dim, rrf_k=rrf_k, rrf_weights=rrf_weights, local_path=settings.qdrant_path
         )
     raise ConfigError(f"unknown qdrant.mode {q.mode!r}: use edge, remote or local")

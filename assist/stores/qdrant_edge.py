@@ -65,6 +65,7 @@ class QdrantEdgeVectorStore:
         collection: Collection name (one per embedding model and dimension).
         dim: Dense vector size.
         rrf_k: The RRF constant for fused search.
+        rrf_weights: ``(dense, sparse)`` weights of weighted RRF; None: plain RRF.
         hnsw_m, hnsw_ef_construct: HNSW build parameters.
         search_ef: HNSW ``ef`` at query time.
         batch_size: Points per update operation.
@@ -85,6 +86,7 @@ class QdrantEdgeVectorStore:
         dim: int,
         *,
         rrf_k: int = 60,
+        rrf_weights: tuple[float, float] | None = None,
         hnsw_m: int = 16,
         hnsw_ef_construct: int = 100,
         search_ef: int = 128,
@@ -95,6 +97,7 @@ class QdrantEdgeVectorStore:
         self.collection = collection
         self.dim = dim
         self.rrf_k = rrf_k
+        self.rrf_weights = rrf_weights
         self.hnsw_m = hnsw_m
         self.hnsw_ef_construct = hnsw_ef_construct
         self.search_ef = search_ef
@@ -348,7 +351,11 @@ class QdrantEdgeVectorStore:
             ]
 
         # The stub types Fusion.Rrf/Dbsf as nested classes, not as members of ScoringQueryType.
-        fusion_q: Any = qe.Fusion.Rrf(k=self.rrf_k) if fusion == "rrf" else qe.Fusion.Dbsf()
+        fusion_q: Any = (
+            qe.Fusion.Rrf(k=self.rrf_k, weights=list(self.rrf_weights) if self.rrf_weights else None)
+            if fusion == "rrf"
+            else qe.Fusion.Dbsf()
+        )
         fused = qe.QueryRequest(
             limit=top_k,
             prefetches=[

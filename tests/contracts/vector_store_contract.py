@@ -334,6 +334,28 @@ class VectorStoreContract:
             for h in hits:
                 assert h.dense_score is not None and math.isclose(h.dense_score, plain[h.chunk.id], abs_tol=1e-4)
 
+    async def test_weighted_rrf(self, store: Any) -> None:
+        """Fused scores are RRF with the configured k (60) on every store (a server's plain
+        RRF uses k = 2), and ``retrieval.sparse_weight`` reaches the engine's weighted RRF,
+        where a weight w counts the rank r (from 1) as r / w: 1 / (r / w + k - 1)."""
+        await load_corpus(store)
+        dense, q_sparse = basis(0, 0.3), ENCODER.encode_query("XJ-9000 courier 退款")
+        n = 4
+        ranks = [
+            [h.chunk.id for h in await store.search(dense=dense, sparse=None, filters=flt(), top_k=n)],
+            [h.chunk.id for h in await store.search(dense=None, sparse=q_sparse, filters=flt(), top_k=n)],
+        ]
+        assert len(ranks[1]) >= 2 and ranks[0][0] != ranks[1][0]
+        for weights in (None, (1.0, 0.5)):
+            store.rrf_weights = weights
+            expected: dict[str, float] = {}
+            for ids, w in zip(ranks, weights or (1.0, 1.0), strict=True):
+                for r, cid in enumerate(ids, start=1):
+                    expected[cid] = expected.get(cid, 0.0) + 1 / (r / w + 60 - 1)
+            hits = await store.search(dense=dense, sparse=q_sparse, filters=flt(), top_k=n, candidates=n)
+            assert hits and all(math.isclose(h.score, expected[h.chunk.id], rel_tol=1e-4) for h in hits), weights
+            assert [h.score for h in hits] == sorted((h.score for h in hits), reverse=True)
+
     async def test_hybrid_chinese(self, store: VectorStore) -> None:
         chunks = await load_corpus(store)
         q = ENCODER.encode_query("积分怎么兑换优惠券？")
