@@ -122,9 +122,11 @@ class RetrievalSettings(BaseModel):
     """Candidates prefetched from each of the dense and sparse indexes before fusion."""
     fusion: Literal["rrf", "dbsf"] = "rrf"
     rrf_k: int = 60
-    sparse_weight: float = Field(default=1.0, gt=0.0, le=1.0)
+    sparse_weight: float = Field(default=1.0, gt=0.0, le=10.0)
     """Weight of the sparse (BM25) list in RRF, the dense list weighing 1.0 (Qdrant's
-    weighted RRF: a weight w counts a rank r as r / w). 1.0: plain RRF. Not used by DBSF."""
+    weighted RRF: a weight w counts a rank r as r / w). 1.0: plain RRF; below 1 favours
+    meaning, above 1 exact terms (product codes). Not used by DBSF. Measured in
+    docs/quality.md."""
     min_dense_score: float = 0.89
     """Covered when the best dense cosine reaches this (calibrated with ``assist eval
     calibrate`` on the golden set; see docs/quality.md)."""
