@@ -7,6 +7,7 @@ exercise this adapter without a server.
 
 from __future__ import annotations
 
+import re
 import warnings
 from collections.abc import Awaitable, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -27,6 +28,8 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 
 _SCROLL_PAGE = 1000
+MIN_SERVER_VERSION = (1, 17)
+"""RRF with ``k`` (1.16) and per-prefetch weights (1.17) in the Query API."""
 _RETRYABLE_GRPC = {"UNAVAILABLE", "DEADLINE_EXCEEDED", "RESOURCE_EXHAUSTED", "ABORTED", "INTERNAL"}
 
 
@@ -193,6 +196,7 @@ class QdrantRemoteVectorStore:
         """Create the collection and its payload indexes, or check the existing one's size."""
         if self._ready:
             return
+        await self._check_server_version()
         c = self.collection
         if await self._call("collection_exists", self.client.collection_exists(c)):
             info = await self._call("get_collection", self.client.get_collection(c))
@@ -226,6 +230,19 @@ class QdrantRemoteVectorStore:
                 raise translate_error(e, "create_collection") from e
         await self._create_indexes()
         self._ready = True
+
+    async def _check_server_version(self) -> None:
+        """Refuse a server too old for the fused query (RRF with ``k`` and weights) with a
+        clear error, instead of failing every hybrid search with the server's 400."""
+        info = await self._call("info", self.client.info())
+        found = tuple(int(x) for x in re.findall(r"\d+", str(info.version))[:2])
+        if len(found) == 2 and found < MIN_SERVER_VERSION:
+            want = ".".join(map(str, MIN_SERVER_VERSION))
+            raise ConfigError(
+                f"the Qdrant server reports version {info.version}; this service needs Qdrant {want} "
+                "or later (hybrid search sends RRF with its k and weights, which older servers "
+                "reject and whose plain RRF ranks with k = 2): upgrade the server (deploy/ pins 1.18)"
+            )
 
     async def _create_indexes(self) -> None:
         wanted: list[tuple[str, Any]] = [

@@ -45,6 +45,26 @@ async def test_existing_collection_with_other_dimension_is_a_config_error() -> N
     await client.close()
 
 
+@pytest.mark.parametrize(("version", "ok"), [("1.15.0", False), ("1.16.3", False), ("1.17.0", True), ("1.18.0-dev", True)])
+async def test_server_version_is_checked(version: str, ok: bool, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A server too old for RRF with k and weights is refused at start, with what to do."""
+    from qdrant_client.http import models
+
+    client = AsyncQdrantClient(location=":memory:")
+
+    async def info() -> models.VersionInfo:
+        return models.VersionInfo(title="qdrant", version=version)
+
+    monkeypatch.setattr(client, "info", info)
+    store = QdrantRemoteVectorStore(client, "kb", dim=DIM)
+    if ok:
+        await store.ensure_collection()
+    else:
+        with pytest.raises(ConfigError, match=r"version .*needs Qdrant 1\.17 or later"):
+            await store.ensure_collection()
+    await client.close()
+
+
 def test_remote_mode_needs_url() -> None:
     with pytest.raises(ConfigError, match="ASSIST_QDRANT__URL"):
         QdrantRemoteVectorStore.from_settings(QdrantSettings(mode="remote"), collection="kb", dim=DIM)
