@@ -13,6 +13,11 @@ in a row per turn; ``--quantize int8``: our embedder runs its int8 variant):
   its top-1 dense check for the covered decision), top_k 5;
 - ``floor``: e5 query embedding + one raw dense ``EdgeShard.query`` (tenant filter, same
   ``hnsw_ef``, payload on) in the same process: what the engine itself costs;
+- ``floor_hybrid``: e5 query embedding + jieba sparse vector + the very engine request the
+  retriever's hybrid search sends (``QdrantEdgeVectorStore.hybrid_request``: fused RRF
+  prefetch under the full filter with payloads and vectors, plus the sparse list) on the
+  raw shard, in the calling thread: the engine's cost of the hybrid query, so that
+  ``retriever / floor_hybrid`` is what our own code adds;
 - ``langchain``: the plain LangChain pipeline: ``langchain_qdrant.QdrantVectorStore.similarity_search``
   (k 5) over qdrant-client's in-memory local mode holding the same vectors and texts,
   with a LangChain ``Embeddings`` over the same e5 model run by sentence-transformers on
@@ -193,10 +198,16 @@ async def bench_size(
             )
         )
 
+    def floor_hybrid(q: str) -> Any:
+        v = embedder.embed_queries_sync([q])[0].tolist()
+        # top_k as the retriever asks for it (3 per result for per-article dedupe, + 5)
+        batch = store.hybrid_request(v, sparse.encode_query(q), flt, top_k=TOP_K * 3 + 5)
+        return shard.query_batch(batch)[0]
+
     def embed_only(q: str) -> Any:
         return [embedder.embed_queries_sync([q])[0]]  # the share every dense pipeline pays
 
-    systems: dict[str, Callable[[str], Any]] = {"floor": floor, "embed_only": embed_only}
+    systems: dict[str, Callable[[str], Any]] = {"floor": floor, "floor_hybrid": floor_hybrid, "embed_only": embed_only}
     if torch_embedder is not None:
         systems["embed_only_torch"] = lambda q: [torch_embedder.embed_queries_sync([q])[0]]
     if lc is not None:
@@ -247,6 +258,8 @@ async def bench_size(
     out["ratios"] = {
         "retriever_over_floor_p50": round(r["p50_ms"] / f["p50_ms"], 2),
         "retriever_over_floor_p95": round(r["p95_ms"] / f["p95_ms"], 2),
+        "retriever_over_floor_hybrid_p50": round(r["p50_ms"] / out["systems"]["floor_hybrid"]["p50_ms"], 2),
+        "floor_hybrid_over_floor_p50": round(out["systems"]["floor_hybrid"]["p50_ms"] / f["p50_ms"], 2),
     }
     if "langchain" in out["systems"]:
         lcs = out["systems"]["langchain"]

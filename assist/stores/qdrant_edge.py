@@ -318,9 +318,10 @@ class QdrantEdgeVectorStore:
 
         Single vector: ``score`` is the raw score (cosine in [-1, 1] for dense, BM25 for
         sparse), also reported as ``dense_score`` / ``sparse_score``. Fused: ``score`` is
-        the RRF/DBSF score, and ``dense_score`` / ``sparse_score`` are filled from a dense
-        and a sparse search run in the same batch (None where the chunk was not among that
-        vector's ``candidates``), so callers can apply a cosine threshold to fused results.
+        the RRF/DBSF score, ``dense_score`` each hit's exact cosine (from its stored
+        vector) and ``sparse_score`` its BM25 score from the sparse list run in the same
+        batch (None where the chunk was not among its ``candidates``), so callers can apply
+        thresholds to fused results.
         An empty sparse vector counts as no sparse vector.
         """
         if sparse is not None and not sparse.indices:
@@ -350,6 +351,42 @@ class QdrantEdgeVectorStore:
                 for p in points
             ]
 
+        batch = self._hybrid_batch(dq, sq, flt, top_k=top_k, limit=limit, fusion=fusion)
+        fused_pts, sparse_pts = await self._run(lambda: self._s.query_batch(batch))
+        # Keyed by the engine's id objects: str() of a UUID per point cost more than the lookups.
+        sscore = {p.id: p.score for p in sparse_pts}
+        dense_scores = pl.cosines(dense, [p.vector for p in fused_pts])
+        return [
+            RetrievedChunk(
+                chunk=pl.payload_to_chunk(p.id, p.payload),
+                score=p.score,
+                dense_score=dscore,
+                sparse_score=sscore.get(p.id),
+            )
+            for p, dscore in zip(fused_pts, dense_scores, strict=True)
+        ]
+
+    def hybrid_request(
+        self, dense: list[float], sparse: SparseVector, filters: SearchFilter, *, top_k: int,
+        candidates: int = 50, fusion: Fusion = "rrf",
+    ) -> qe.QueryBatchRequest:
+        """The engine request ``search`` sends for a fused search, for timing it on the raw
+        shard (``bench/retrieval.py``'s ``floor_hybrid``)."""
+        return self._hybrid_batch(
+            qe.Query.Nearest([float(x) for x in dense], using=pl.DENSE),
+            qe.Query.Nearest(_sparse(sparse), using=pl.SPARSE),
+            _filter(pl.filter_conditions(filters)),
+            top_k=top_k,
+            limit=max(candidates, top_k),
+            fusion=fusion,
+        )
+
+    def _hybrid_batch(
+        self, dq: Any, sq: Any, flt: qe.Filter, *, top_k: int, limit: int, fusion: Fusion
+    ) -> qe.QueryBatchRequest:
+        """The RRF/DBSF query over a dense and a sparse prefetch of ``limit`` each (payloads
+        and dense vectors of ``top_k`` points), plus the sparse list alone for BM25 scores."""
+        params = qe.SearchParams(hnsw_ef=self.search_ef)
         # The stub types Fusion.Rrf/Dbsf as nested classes, not as members of ScoringQueryType.
         fusion_q: Any = (
             qe.Fusion.Rrf(k=self.rrf_k, weights=list(self.rrf_weights) if self.rrf_weights else None)
@@ -371,20 +408,7 @@ class QdrantEdgeVectorStore:
         )
         # BM25 scores need the engine's IDF: the sparse list runs in the same batch.
         side = qe.QueryRequest(limit=limit, query=sq, filter=flt, with_payload=False, with_vector=False)
-        batch = qe.QueryBatchRequest([fused, side])
-        fused_pts, sparse_pts = await self._run(lambda: self._s.query_batch(batch))
-        # Keyed by the engine's id objects: str() of a UUID per point cost more than the lookups.
-        sscore = {p.id: p.score for p in sparse_pts}
-        dense_scores = pl.cosines(dense, [p.vector for p in fused_pts])
-        return [
-            RetrievedChunk(
-                chunk=pl.payload_to_chunk(p.id, p.payload),
-                score=p.score,
-                dense_score=dscore,
-                sparse_score=sscore.get(p.id),
-            )
-            for p, dscore in zip(fused_pts, dense_scores, strict=True)
-        ]
+        return qe.QueryBatchRequest([fused, side])
 
     async def count(self, filters: SearchFilter | None = None) -> int:
         """Points visible to ``filters`` (all points, staged included, when None)."""
