@@ -107,10 +107,29 @@ class SparseSettings(BaseModel):
 
     tokenizer: Literal["jieba", "char-bigram"] = "jieba"
     """How Chinese text is split for the sparse (BM25-style) vectors. Each tokenizer has its
-    own collection: after switching, ``assist kb reindex --all-tenants``."""
+    own collection: after switching, ``assist kb reindex --all-tenants`` (jieba is best on
+    written passages, character bigrams on short chat questions; docs/quality.md)."""
     k1: float = 1.2
     b: float = 0.75
     avg_doc_len: float = 64.0
+    """BM25's k1, b and average document length, applied when documents are encoded (the
+    IDF half is Qdrant's). Non-default values get their own collection (``index_id``)."""
+
+    def index_id(self) -> str:
+        """What the stored sparse vectors depend on, as a collection-name suffix: empty for
+        the defaults (jieba, k1 1.2, b 0.75, length 64), else the tokenizer and any changed
+        BM25 parameter, so that documents encoded one way are never scored with another.
+
+        Example:
+            >>> SparseSettings().index_id(), SparseSettings(tokenizer="char-bigram", avg_doc_len=32).index_id()
+            ('', 'char-bigram_bm25-1.2-0.75-32')
+        """
+        default = SparseSettings.model_fields
+        parts: list[str] = [] if self.tokenizer == default["tokenizer"].default else [self.tokenizer]
+        bm25 = (self.k1, self.b, self.avg_doc_len)
+        if bm25 != tuple(default[k].default for k in ("k1", "b", "avg_doc_len")):
+            parts.append("bm25-" + "-".join(f"{v:g}" for v in bm25))
+        return "_".join(parts)
 
 
 class RetrievalSettings(BaseModel):

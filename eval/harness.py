@@ -118,7 +118,8 @@ def store_outcome(db: Database, outcome: EvalOutcome) -> int:
 
 
 def model_ids(settings: Settings, *, llm: bool = False) -> dict[str, Any]:
-    ids: dict[str, Any] = {"embedder": settings.embedder.model, "sparse": settings.sparse.tokenizer}
+    ids: dict[str, Any] = {"embedder": settings.embedder.model,
+                           "sparse": settings.sparse.index_id() or settings.sparse.tokenizer}
     if settings.embedder.quantize != "none":
         ids["embedder_quantize"] = settings.embedder.quantize
     if settings.retrieval.rerank_model:

@@ -25,20 +25,22 @@ def slug(text: str) -> str:
     return s or "model"
 
 
-def collection_name(prefix: str, model_id: str, dim: int, sparse_tokenizer: str = "jieba") -> str:
+def collection_name(prefix: str, model_id: str, dim: int, sparse_id: str = "") -> str:
     """``{prefix}_{slug(model_id)}_{dim}``: vectors of different embedding models never mix.
 
-    Sparse vectors made with another Chinese tokenizer than the default (``jieba``) get
-    their own collection too (``…_{dim}_char-bigram``): query tokens of one tokenizer do not
-    match document tokens of the other. Collections of the default keep their names.
-    ``assist kb reindex`` fills a new collection from the database.
+    Sparse vectors encoded with other settings than the defaults (another Chinese
+    tokenizer, other BM25 parameters: ``SparseSettings.index_id``) get their own collection
+    too (``…_{dim}_char-bigram``): query tokens of one tokenizer do not match document
+    tokens of the other, and document weights of one parameter set do not rank with
+    another's. Collections of the defaults keep their names. ``assist kb reindex`` fills
+    a new collection from the database.
 
     Example:
         >>> collection_name("kb", "e5-small", 384), collection_name("kb", "e5-small", 384, "char-bigram")
         ('kb_e5-small_384', 'kb_e5-small_384_char-bigram')
     """
     name = f"{prefix}_{slug(model_id)}_{dim}"
-    return name if sparse_tokenizer == "jieba" else f"{name}_{slug(sparse_tokenizer)}"
+    return f"{name}_{slug(sparse_id)}" if sparse_id else name
 
 
 def make_vector_store(settings: Settings, *, dim: int, model_id: str) -> VectorStore:
@@ -54,7 +56,7 @@ def make_vector_store(settings: Settings, *, dim: int, model_id: str) -> VectorS
     if dim <= 0:
         raise ConfigError(f"embedding dimension must be positive, got {dim}: check the embedder")
     q = settings.qdrant
-    name = collection_name(q.collection_prefix, model_id, dim, settings.sparse.tokenizer)
+    name = collection_name(q.collection_prefix, model_id, dim, settings.sparse.index_id())
     rrf_k = settings.retrieval.rrf_k
     w = settings.retrieval.sparse_weight
     rrf_weights = None if w == 1.0 else (1.0, w)

@@ -26,7 +26,7 @@ async def missing_index(pipe: Any, db: Any) -> str | None:
     """Why the index cannot answer although the database has knowledge, or None.
 
     An empty collection beside a populated database: the embedder was switched (each model
-    and sparse tokenizer has its own collection) or the index moved or was lost. Search
+    and sparse encoding has its own collection) or the index moved or was lost. Search
     would answer "not covered" to everything; readiness and the start-up log say so.
     Store and database errors propagate (readiness reports them).
     """

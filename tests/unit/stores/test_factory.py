@@ -56,3 +56,18 @@ async def test_another_sparse_tokenizer_gets_its_own_collection(settings: Settin
     store = make_vector_store(bigram, dim=8, model_id="e5-small")
     assert store.shard_path == settings.qdrant_path / "kb_e5-small_8_char-bigram"
     await store.close()
+
+
+async def test_other_bm25_parameters_get_their_own_collection(settings: Settings) -> None:
+    # Documents carry BM25 term weights computed with k1, b and the average length: after
+    # a change, old and new documents would rank on different scales in one index.
+    from assist.config import SparseSettings
+
+    assert SparseSettings().index_id() == ""  # the defaults keep the old collection names
+    assert SparseSettings(tokenizer="char-bigram").index_id() == "char-bigram"
+    shorter = settings.model_copy(update={"sparse": settings.sparse.model_copy(update={"avg_doc_len": 16.0})})
+    store = make_vector_store(shorter, dim=8, model_id="e5-small")
+    assert store.shard_path == settings.qdrant_path / "kb_e5-small_8_bm25-1.2-0.75-16"
+    await store.close()
+    both = SparseSettings(tokenizer="char-bigram", k1=1.5)
+    assert both.index_id() == "char-bigram_bm25-1.5-0.75-64"
