@@ -124,10 +124,11 @@ class SparseSettings(BaseModel):
             >>> SparseSettings().index_id(), SparseSettings(tokenizer="char-bigram", avg_doc_len=32).index_id()
             ('', 'char-bigram_bm25-1.2-0.75-32')
         """
-        default = SparseSettings.model_fields
-        parts: list[str] = [] if self.tokenizer == default["tokenizer"].default else [self.tokenizer]
+        # Fixed on purpose, not read from the field defaults: if a default changes one day,
+        # indexes built with the old one must keep their names and the new one get its own.
+        parts: list[str] = [] if self.tokenizer == "jieba" else [self.tokenizer]
         bm25 = (self.k1, self.b, self.avg_doc_len)
-        if bm25 != tuple(default[k].default for k in ("k1", "b", "avg_doc_len")):
+        if bm25 != (1.2, 0.75, 64.0):
             parts.append("bm25-" + "-".join(f"{v:g}" for v in bm25))
         return "_".join(parts)
 
