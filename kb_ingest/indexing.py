@@ -22,7 +22,7 @@ from pathlib import Path
 
 from assist.config import Settings
 from assist.db import ArticleRepository, Database
-from assist.db.articles import RevisionRecord
+from assist.db.articles import INDEXED_STATES, RevisionRecord
 from assist.db.lookup import latest_revisions
 from assist.embedders import make_embedder
 from assist.embedders.base import Embedder
@@ -267,7 +267,7 @@ class Indexer:
         rev = self._articles.get_revision(tenant, article_id, revision)
         if rev is None:
             raise NotFoundError(f"article {article_id!r} has no revision {revision} in tenant {tenant!r}")
-        if rev.index_state not in ("staged", "live"):
+        if rev.index_state not in INDEXED_STATES:
             raise InputError(
                 f"revision {revision} of {article_id!r} is not indexed yet (state {rev.index_state}); "
                 "ingest it again to index it"

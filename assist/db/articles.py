@@ -32,6 +32,8 @@ from .tenants import check_tenant, ensure_tenant
 
 RevisionState = Literal["draft", "in_review", "approved", "published", "superseded", "archived"]
 IndexState = Literal["pending", "staged", "live", "failed"]
+INDEXED_STATES: tuple[IndexState, ...] = ("staged", "live")
+"""Index states whose chunks the vector index holds (what a re-index rebuilds)."""
 WorkflowAction = Literal[
     "create", "update", "submit", "approve", "publish", "archive", "rollback", "index_failed"
 ]
@@ -186,7 +188,7 @@ class ArticleRepository:
             select(ArticleRevision)
             .where(
                 ArticleRevision.tenant == check_tenant(tenant),
-                ArticleRevision.index_state.in_(("staged", "live")),
+                ArticleRevision.index_state.in_(INDEXED_STATES),
             )
             .order_by(ArticleRevision.article_id, ArticleRevision.revision)
         )
@@ -197,7 +199,7 @@ class ArticleRepository:
         """How many revisions the index should hold (staged or live), in ``tenant`` or,
         with None, in every tenant (the service's startup and readiness check)."""
         q = select(func.count()).select_from(ArticleRevision).where(
-            ArticleRevision.index_state.in_(("staged", "live"))
+            ArticleRevision.index_state.in_(INDEXED_STATES)
         )
         if tenant is not None:
             q = q.where(ArticleRevision.tenant == check_tenant(tenant))
