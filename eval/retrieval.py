@@ -128,7 +128,7 @@ async def ensure_corpus(ctx: EvalContext, corpus: Path, tenant: str, *, reindex:
     id_map = {sanitize_id(str(r.get("id", r.get("_id")))): str(r.get("id", r.get("_id"))) for r in rows}
     sha = _file_sha(corpus)
     marker = ctx.settings.home / "eval" / "corpora" / f"{tenant}.json"
-    want = {"sha256": sha, "embedder": ctx.pipeline.embedder.model_id, "sparse": ctx.settings.sparse.index_id() or ctx.settings.sparse.tokenizer,
+    want = {"sha256": sha, "embedder": ctx.pipeline.embedder.model_id, "sparse": model_ids(ctx.settings)["sparse"],
             "rows": len(rows), "qdrant": str(ctx.settings.qdrant_path.resolve()), "mapping": _MAPPING_VERSION}
     if not reindex and marker.exists() and tenant_exists(ctx.db, tenant):
         if json.loads(marker.read_text()) == want:
