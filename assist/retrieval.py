@@ -427,7 +427,7 @@ class Retriever:
                 entities = resolver.scope(texts, self.settings.entity_scope_size)
         entity = " | ".join(entities) or None
 
-        want = k * (3 if self.max_per_article else 1) + 5
+        want = self.fetch_size(k)
         asked = _question_text(turns, self.settings.scoped_query_turns) if turns else None
         results: list[RetrievedChunk] = []
         if entities:
@@ -469,6 +469,10 @@ class Retriever:
         if mode == "sparse":
             covered = bool(results)
         return RetrievalResult(qtext, results, covered, top_dense, entity, mode, top_sparse)
+
+    def fetch_size(self, k: int) -> int:
+        """Hits asked of the store for ``k`` results: room for per-article de-duplication."""
+        return k * (3 if self.max_per_article else 1) + 5
 
     def is_covered(self, top_dense: float | None, top_sparse: float | None) -> bool:
         """The "covered" decision: a close dense match, or a strong lexical one."""

@@ -200,8 +200,8 @@ async def bench_size(
 
     def floor_hybrid(q: str) -> Any:
         v = embedder.embed_queries_sync([q])[0].tolist()
-        # top_k as the retriever asks for it (3 per result for per-article dedupe, + 5)
-        batch = store.hybrid_request(v, sparse.encode_query(q), flt, top_k=TOP_K * 3 + 5)
+        batch = store.hybrid_request(v, sparse.encode_query(q), flt, top_k=retriever.fetch_size(TOP_K),
+                                     candidates=retriever.settings.candidates)
         return shard.query_batch(batch)[0]
 
     def embed_only(q: str) -> Any:
