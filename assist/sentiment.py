@@ -34,9 +34,14 @@ import math
 import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Literal, NamedTuple
+from typing import Annotated, Literal, NamedTuple
 
-from assist.types import Conversation
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from assist.errors import ConfigError
+from assist.resources import resource_path
+from assist.rules_loader import load_yaml_model
+from assist.types import Conversation, Language
 
 SentimentLabel = Literal["negative", "neutral", "positive"]
 Trend = Literal["worsening", "stable", "improving"]
@@ -45,358 +50,64 @@ __all__ = [
     "EN_LEXICON",
     "ZH_LEXICON",
     "ConversationSentiment",
+    "Lexicon",
     "SentimentAnalyzer",
     "SentimentLabel",
     "SentimentResult",
     "Trend",
+    "load_lexicon",
     "vader_en_lexicon",
 ]
 
-# Weights: -3 (abuse, fraud accusations, threats to complain) ... +3 (strong praise).
-ZH_LEXICON: dict[str, float] = {
-    # anger / abuse
-    "气死": -3,
-    "生气": -2.5,
-    "愤怒": -3,
-    "火大": -2.5,
-    "恼火": -2.5,
-    "烦死": -2.5,
-    "烦": -1.5,
-    "垃圾": -3,
-    "骗子": -3,
-    "骗人": -3,
-    "欺骗": -3,
-    "坑人": -3,
-    "坑爹": -2.5,
-    "黑心": -3,
-    "无良": -3,
-    "恶心": -2.5,
-    "无耻": -3,
-    "流氓": -3,
-    "滚": -2.5,
-    "去死": -3,
-    "什么玩意": -2.5,
-    "无语": -2,
-    "服了": -1.5,
-    "呵呵": -1,
-    "搞什么": -2,
-    "搞什么鬼": -2.5,
-    "凭什么": -2,
-    # disappointment / dissatisfaction
-    "失望": -2.5,
-    "太失望": -3,
-    "不满": -2,
-    "不满意": -2.5,
-    "差评": -2.5,
-    "差劲": -2.5,
-    "太差": -2.5,
-    "很差": -2.5,
-    "差": -1.5,
-    "糟糕": -2.5,
-    "糟透": -3,
-    "后悔": -2,
-    "倒霉": -2,
-    "郁闷": -2,
-    "崩溃": -2.5,
-    "不靠谱": -2,
-    "不负责": -2.5,
-    "不专业": -2,
-    "敷衍": -2.5,
-    "踢皮球": -2.5,
-    "推卸": -2,
-    "没人管": -2.5,
-    "没人理": -2.5,
-    "不理人": -2,
-    "态度差": -2.5,
-    "态度恶劣": -3,
-    "太慢": -2,
-    "慢死": -2.5,
-    "拖": -1,
-    "拖延": -2,
-    "一直没": -1.5,
-    "还没": -1,
-    "到现在": -1,
-    "多少次": -1.5,
-    "又坏": -2,
-    "坏了": -1.5,
-    "故障": -1,
-    "不能用": -1.5,
-    "用不了": -1.5,
-    "没用": -1.5,
-    "不好": -1.5,
-    "不行": -1.5,
-    "不合理": -2,
-    "不能接受": -2.5,
-    "无法接受": -2.5,
-    "受不了": -2.5,
-    "忍无可忍": -3,
-    "离谱": -2.5,
-    "过分": -2,
-    "荒唐": -2.5,
-    "可笑": -2,
-    "麻烦": -1,
-    "着急": -1.5,
-    "急": -1,
-    "担心": -1.5,
-    "焦虑": -2,
-    "害怕": -2,
-    "难受": -1.5,
-    "难用": -2,
-    "问题": -0.5,
-    "投诉": -2.5,
-    "举报": -2.5,
-    "曝光": -2.5,
-    "退钱": -2,
-    "赔钱": -2,
-    "赔偿": -1,
-    "骗": -2,
-    "假货": -2.5,
-    "欺诈": -3,
-    "不退": -1.5,
-    "拒绝": -1,
-    "别再": -1,
-    "到底": -1,
-    "究竟": -1,
-    "不是第一次": -2,
-    "再也不": -2.5,
-    "不会再买": -2.5,
-    "退货": -0.5,
-    # positive
-    "谢谢": 2,
-    "感谢": 2,
-    "多谢": 2,
-    "辛苦": 1.5,
-    "满意": 2,
-    "很满意": 2.5,
-    "好评": 2.5,
-    "点赞": 2.5,
-    "赞": 2,
-    "棒": 2,
-    "很棒": 2.5,
-    "不错": 1.5,
-    "挺好": 1.5,
-    "很好": 2,
-    "太好了": 2.5,
-    "好用": 2,
-    "喜欢": 2,
-    "专业": 1.5,
-    "耐心": 1.5,
-    "及时": 1.5,
-    "高效": 2,
-    "快": 0.5,
-    "解决了": 2,
-    "搞定": 1.5,
-    "放心": 1,
-    "靠谱": 2,
-    "开心": 2,
-    "高兴": 2,
-    "完美": 2.5,
-    "给力": 2.5,
-    "周到": 2,
-    "贴心": 2,
-    "没问题": 1,
-    "可以了": 1,
-    "好了": 1,
-    "明白了": 0.5,
-    "理解": 0.5,
-    "好的": 0.5,
-    # neutral blockers: longest match consumes these so their parts ("不好", "麻烦") do not fire
-    "不好意思": 0,
-    "差不多": 0,
-    "麻烦您": 0,
-    "麻烦你": 0,
-    "不客气": 0.5,
-    "不用谢": 0.5,
-    "问题解决": 2,
-}
+class Lexicon(BaseModel):
+    """One language's lexicon file (``assist/resources/sentiment/<lang>.yaml``).
 
-EN_LEXICON: dict[str, float] = {
-    # anger / abuse / fraud
-    "furious": -3,
-    "angry": -2.5,
-    "mad": -2,
-    "pissed": -3,
-    "outraged": -3,
-    "livid": -3,
-    "fed up": -2.5,
-    "scam": -3,
-    "scammed": -3,
-    "fraud": -3,
-    "rip off": -3,
-    "ripoff": -3,
-    "ripped off": -3,
-    "liar": -3,
-    "lied": -2.5,
-    "lying": -2.5,
-    "cheated": -3,
-    "stole": -2.5,
-    "garbage": -3,
-    "trash": -2.5,
-    "junk": -2.5,
-    "crap": -2.5,
-    "shit": -3,
-    "wtf": -3,
-    "damn": -2,
-    "ridiculous": -2.5,
-    "absurd": -2.5,
-    "joke": -1.5,
-    "unacceptable": -3,
-    "outrageous": -3,
-    "disgusting": -3,
-    "pathetic": -3,
-    "useless": -2.5,
-    "incompetent": -3,
-    "rude": -2.5,
-    "hate": -2.5,
-    "worst": -3,
-    "terrible": -3,
-    "horrible": -3,
-    "awful": -3,
-    "bad": -2,
-    "poor": -1.5,
-    "broken": -1.5,
-    "defective": -2,
-    "faulty": -1.5,
-    # disappointment / frustration
-    "disappointed": -2.5,
-    "disappointing": -2.5,
-    "frustrated": -2.5,
-    "frustrating": -2.5,
-    "annoyed": -2,
-    "annoying": -2,
-    "upset": -2,
-    "unhappy": -2,
-    "dissatisfied": -2.5,
-    "complaint": -2,
-    "complain": -2,
-    "still waiting": -2,
-    "still not": -1.5,
-    "again": -0.5,
-    "too slow": -2,
-    "slow": -1,
-    "late": -1,
-    "delayed": -1,
-    "never arrived": -2.5,
-    "waste": -2,
-    "wasted": -2.5,
-    "worried": -1.5,
-    "concerned": -1,
-    "confused": -1,
-    "problem": -0.5,
-    "issue": -0.3,
-    "refund now": -2,
-    "money back": -1.5,
-    "lawyer": -2,
-    "sue": -2.5,
-    "cancel": -1,
-    "nobody": -1,
-    "no one": -1,
-    "last time": -1.5,
-    "sick of": -2.5,
-    "tired of": -2,
-    "fix it": -1,
-    "unbelievable": -2,
-    # positive
-    "thanks": 2,
-    "thank you": 2,
-    "thank": 2,
-    "appreciate": 2,
-    "appreciated": 2,
-    "great": 2.5,
-    "excellent": 3,
-    "awesome": 3,
-    "amazing": 3,
-    "perfect": 3,
-    "wonderful": 3,
-    "fantastic": 3,
-    "good": 1.5,
-    "nice": 1.5,
-    "helpful": 2,
-    "happy": 2,
-    "glad": 2,
-    "pleased": 2,
-    "satisfied": 2,
-    "love": 2.5,
-    "resolved": 2,
-    "solved": 2,
-    "works": 1,
-    "working now": 2,
-    "fixed": 1.5,
-    "quick": 1,
-    "fast": 1,
-    "kind": 1.5,
-    "friendly": 2,
-    "patient": 1.5,
-    "no problem": 1,
-    "fine": 0.5,
-    "ok": 0.3,
-    "okay": 0.3,
-    "sure": 0.3,
-    "not working": -2,
-    "doesn't work": -2,
-    "does not work": -2,
-    "stopped working": -2,
-    "won't turn on": -2,
-    "kind of": 0,
-    "no worries": 1,
-}
+    Example:
+        >>> load_lexicon("zh").terms["气死"]
+        -3.0
+    """
 
-ZH_NEGATORS: tuple[str, ...] = ("不是", "并不", "没有", "毫不", "从不", "从没", "不", "没", "别", "未", "无")
-EN_NEGATORS: tuple[str, ...] = (
-    "not",
-    "never",
-    "no",
-    "n't",
-    "dont",
-    "don't",
-    "didnt",
-    "didn't",
-    "isnt",
-    "isn't",
-    "wasnt",
-    "wasn't",
-    "cannot",
-    "can't",
-    "cant",
-    "won't",
-    "wont",
-    "hardly",
-    "without",
-)
-ZH_INTENSIFIERS: dict[str, float] = {
-    "太": 1.5,
-    "非常": 1.5,
-    "特别": 1.5,
-    "十分": 1.4,
-    "极其": 1.8,
-    "超级": 1.6,
-    "超": 1.4,
-    "真": 1.3,
-    "真的": 1.3,
-    "很": 1.3,
-    "实在": 1.5,
-    "简直": 1.6,
-    "好": 1.2,
-    "都": 1.1,
-    "巨": 1.6,
-    "贼": 1.5,
-}
-EN_INTENSIFIERS: dict[str, float] = {
-    "very": 1.4,
-    "so": 1.4,
-    "really": 1.3,
-    "extremely": 1.8,
-    "totally": 1.5,
-    "absolutely": 1.6,
-    "completely": 1.5,
-    "utterly": 1.7,
-    "super": 1.4,
-    "incredibly": 1.7,
-    "truly": 1.3,
-    "such": 1.3,
-    "too": 1.3,
-    "most": 1.3,
-}
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    language: Language
+    terms: dict[str, Annotated[float, Field(ge=-4, le=4)]]
+    """Term -> weight: -3 (abuse, fraud accusations, threats to complain) ... +3 (strong praise)."""
+    negators: tuple[str, ...] = ()
+    intensifiers: dict[str, Annotated[float, Field(gt=0, le=3)]] = Field(default_factory=dict)
+
+    @field_validator("terms", "intensifiers")
+    @classmethod
+    def _no_blank_terms(cls, v: dict[str, float]) -> dict[str, float]:
+        blank = [t for t in v if not t.strip()]
+        if blank:
+            raise ValueError("a term is empty")
+        return v
+
+
+def load_lexicon(language: str, path: str | Path | None = None) -> Lexicon:
+    """Load and validate a lexicon file; errors are ``ConfigError("FILE:LINE: reason")``.
+
+    Args:
+        language: ``zh`` or ``en``: the packaged file ``assist/resources/sentiment/<language>.yaml``.
+        path: Another file in the same format instead.
+    """
+    if path is None:
+        path = resource_path("sentiment", f"{language}.yaml")
+    lexicon = load_yaml_model(path, Lexicon)
+    if lexicon.language != language:
+        raise ConfigError(f"{path}:1: language is {lexicon.language!r}, expected {language!r}")
+    return lexicon
+
+
+_ZH = load_lexicon("zh")
+_EN = load_lexicon("en")
+# The packaged lexicons, loaded (and validated) once at import: a broken file fails at start.
+ZH_LEXICON: dict[str, float] = dict(_ZH.terms)
+EN_LEXICON: dict[str, float] = dict(_EN.terms)
+ZH_NEGATORS: tuple[str, ...] = _ZH.negators
+EN_NEGATORS: tuple[str, ...] = _EN.negators
+ZH_INTENSIFIERS: dict[str, float] = dict(_ZH.intensifiers)
+EN_INTENSIFIERS: dict[str, float] = dict(_EN.intensifiers)
 
 NEGATIVE_AT = -0.2
 POSITIVE_AT = 0.2
@@ -445,7 +156,6 @@ def vader_en_lexicon(path: str | Path | None = None, *, scale: float = 0.75) -> 
 
             text = (files("vaderSentiment") / "vader_lexicon.txt").read_text(encoding="utf-8")
         except (ModuleNotFoundError, FileNotFoundError) as e:
-            from assist.errors import ConfigError
 
             raise ConfigError(
                 "the VADER lexicon needs the optional package: pip install vadersentiment==3.3.2 "

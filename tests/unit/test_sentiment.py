@@ -124,3 +124,24 @@ def test_vader_lexicon_option_widens_english_coverage() -> None:
     wide = SentimentAnalyzer(en_lexicon=vader_en_lexicon())
     assert wide.analyze(text).label == "negative"
     assert wide.analyze("我要投诉").label == "negative"  # Chinese lexicon untouched
+
+
+def test_packaged_lexicons_load_and_validate() -> None:
+    from assist.sentiment import ZH_LEXICON, load_lexicon
+
+    zh = load_lexicon("zh")
+    assert zh.terms == ZH_LEXICON and "不" in zh.negators and zh.intensifiers["太"] == 1.5
+    assert load_lexicon("en").terms["furious"] == -3
+
+
+def test_a_bad_lexicon_file_names_file_and_line(tmp_path) -> None:
+    from assist.errors import ConfigError
+    from assist.sentiment import load_lexicon
+
+    bad = tmp_path / "zh.yaml"
+    bad.write_text('language: zh\nterms:\n  "气死": -3\n  "好评": nine\n', encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"zh.yaml:4: terms.好评"):
+        load_lexicon("zh", bad)
+    bad.write_text('language: zh\nterms:\n  "气死": -3\n  "气死": -2\n', encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"zh.yaml:4: invalid YAML: .*duplicate key"):
+        load_lexicon("zh", bad)
