@@ -119,6 +119,8 @@ class Article(Base):
     live_revision: Mapped[int | None] = mapped_column(Integer)
     """The revision search serves; None while nothing is published."""
     latest_revision: Mapped[int] = mapped_column(Integer, default=0)
+    publishing_revision: Mapped[int | None] = mapped_column(Integer)
+    """The revision a publish is switching the index to; non-None after a killed publish."""
     effective_from: Mapped[date | None]
     valid_until: Mapped[date | None]
     review_by: Mapped[date | None]
@@ -194,6 +196,8 @@ class ApiKey(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     revoked_at: Mapped[datetime | None]
     last_used_at: Mapped[datetime | None]
+    expires_at: Mapped[datetime | None]
+    """The key is refused from this instant on; None never expires."""
 
 
 class Suggestion(Base):

@@ -45,7 +45,9 @@ def test_downgrade_to_base_and_up_again(database: Database) -> None:
     with database.connection() as conn:
         assert set(inspect(conn).get_table_names()) <= {"alembic_version"}
     database.migrate()
-    assert database.current_revision() == "0001"
+    from alembic.script import ScriptDirectory
+
+    assert database.current_revision() == ScriptDirectory.from_config(cfg).get_current_head()
 
 
 @pytest.mark.unit
@@ -53,4 +55,4 @@ def test_one_head() -> None:
     from alembic.script import ScriptDirectory
 
     heads = ScriptDirectory.from_config(alembic_config()).get_heads()
-    assert heads == ["0001"], "migrations must form a single line; merge the heads"
+    assert len(heads) == 1, f"migrations must form a single line; merge the heads {heads}"
