@@ -25,14 +25,12 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    with op.batch_alter_table("api_keys") as batch:
-        batch.add_column(sa.Column("expires_at", sa.DateTime(timezone=True), nullable=True))
-    with op.batch_alter_table("articles") as batch:
-        batch.add_column(sa.Column("publishing_revision", sa.Integer(), nullable=True))
+    # Plain ADD/DROP COLUMN (SQLite has both since 3.35): a batch table copy would have to
+    # rebuild every named constraint of these tables for nothing.
+    op.add_column("api_keys", sa.Column("expires_at", sa.DateTime(timezone=True), nullable=True))
+    op.add_column("articles", sa.Column("publishing_revision", sa.Integer(), nullable=True))
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("articles") as batch:
-        batch.drop_column("publishing_revision")
-    with op.batch_alter_table("api_keys") as batch:
-        batch.drop_column("expires_at")
+    op.drop_column("articles", "publishing_revision")
+    op.drop_column("api_keys", "expires_at")
