@@ -97,7 +97,7 @@ def attribute_and_check(text: str, passages: Sequence[Passage], *, attribute_at:
     them); a cited sentence whose tokens its passages do not support (< ``support_at``) is
     flagged for the agent. Returns the text and flags.
     """
-    from assist.quality import sentence_spans, support_overlap
+    from assist.text import sentence_spans, support_overlap
 
     if not passages:
         return text, []

@@ -19,7 +19,8 @@ Condition types (exactly one per node; nest with ``any`` / ``all``):
                    waited longer than the channel's reply standard (``channels``).
 ``sentiment``      ``{label, trend}``: the latest customer turn's label and the trend.
 ``amount_above``   ``{CNY: 2000, USD: 300}``: a money amount in a customer turn above the
-                   threshold of its currency (2000元, ¥2500, 1.5万元, $400, 3000 yuan).
+                   threshold of its currency (2000元, ¥2500, 1.5万元, 两千元, $400, $2k, 3000 yuan),
+                   read by :func:`assist.text.extract_amounts` as QA reads them.
 
 Example:
     >>> matrix = EscalationMatrix.load("examples/tenants/nova/escalation.yaml",
@@ -43,8 +44,8 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from assist.conversation import MAX_TURNS, conversation_now, first_unanswered_index, truncate_conversation
 from assist.errors import ConfigError
-from assist.lang import detect_language
 from assist.rules_loader import line_of, parse_yaml_model
+from assist.text import Amount, Currency, detect_language, extract_amounts
 from assist.types import Conversation, EscalationDecision, Language
 
 if TYPE_CHECKING:
@@ -52,7 +53,6 @@ if TYPE_CHECKING:
     from assist.sentiment import SentimentAnalyzer
 
 Urgency = Literal["low", "normal", "high", "critical"]
-Currency = Literal["CNY", "USD"]
 _URGENCY_RANK = {"low": 0, "normal": 1, "high": 2, "critical": 3}
 
 
@@ -249,42 +249,6 @@ def _category_nodes(
             yield from _category_nodes(sub, (*loc, key, j))
 
 
-# ----------------------------------------------------------------------------- amounts
-
-_NUM = r"(\d{1,3}(?:,\d{3})+|\d+)(?:\.(\d+))?"
-_AMOUNT_PATTERNS: list[tuple[re.Pattern[str], Currency]] = [
-    (re.compile(rf"(?:¥|￥|rmb|cny)\s*{_NUM}\s*(万|千|k)?", re.I), "CNY"),
-    (re.compile(rf"{_NUM}\s*(万|千|k)?\s*(?:元|块钱|块|人民币|rmb|cny|yuan|kuai)", re.I), "CNY"),
-    (re.compile(rf"(?:us\$|\$|usd)\s*{_NUM}\s*(k)?", re.I), "USD"),
-    (re.compile(rf"{_NUM}\s*(k)?\s*(?:usd|us dollars?|dollars?|bucks)\b", re.I), "USD"),
-]
-_MULT = {"万": 10000, "千": 1000, "k": 1000, "K": 1000}
-
-
-def extract_amounts(text: str) -> list[tuple[float, Currency, str]]:
-    """Money amounts in ``text`` as ``(value, currency, matched text)``.
-
-    Amounts need a currency mark (元, ¥, $, yuan, USD...): bare numbers are usually order
-    or phone numbers. Chinese-numeral amounts (两千元) are not recognised.
-
-    Example:
-        >>> [(v, c) for v, c, _ in extract_amounts("退款2,500元，另外还有$40")]
-        [(2500.0, 'CNY'), (40.0, 'USD')]
-    """
-    found: list[tuple[int, float, Currency, str]] = []
-    taken: list[tuple[int, int]] = []
-    for rx, cur in _AMOUNT_PATTERNS:
-        for m in rx.finditer(text):
-            if any(m.start() < e and s < m.end() for s, e in taken):
-                continue
-            whole, frac, mult = m.group(1), m.group(2), m.group(3)
-            value = float(whole.replace(",", "") + ("." + frac if frac else ""))
-            value *= _MULT.get(mult or "", 1)
-            taken.append((m.start(), m.end()))
-            found.append((m.start(), value, cur, m.group(0).strip()))
-    return [(v, c, s) for _, v, c, s in sorted(found)]
-
-
 # ----------------------------------------------------------------------------- policy
 
 
@@ -320,10 +284,10 @@ class _Context:
         self.channels = channels
         self.pending_ts = full_turns_pending_ts
         self.answered_before = answered_before
-        self._amounts: list[tuple[float, Currency, str]] | None = None
+        self._amounts: list[Amount] | None = None
 
     @property
-    def amounts(self) -> list[tuple[float, Currency, str]]:
+    def amounts(self) -> list[Amount]:
         if self._amounts is None:
             self._amounts = [a for text in self.customer_texts for a in extract_amounts(text)]
         return self._amounts
@@ -401,10 +365,10 @@ def _evaluate(cond: Condition, ctx: _Context, evidence: dict[str, Any]) -> bool:
             cond.sentiment.trend is None or trend == cond.sentiment.trend
         )
     if cond.amount_above is not None:
-        for value, cur, text in ctx.amounts:
-            limit = cond.amount_above.get(cur)
-            if limit is not None and value > limit:
-                evidence.setdefault("amount", text)
+        for a in ctx.amounts:
+            limit = cond.amount_above.get(a.currency)
+            if limit is not None and a.value > limit:
+                evidence.setdefault("amount", a.text)
                 return True
         return False
     return False  # pragma: no cover - the model validator guarantees one field

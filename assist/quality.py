@@ -58,8 +58,7 @@ Example:
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -68,6 +67,20 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validat
 from assist.privacy import PiiMasker
 from assist.rules_loader import load_yaml_model
 from assist.sentiment import SentimentAnalyzer
+from assist.text import (
+    Amount,
+    Currency,
+    Duration,
+    DurationUnit,
+    clause_spans,
+    content_tokens,
+    detect_language,
+    extract_amounts,
+    extract_durations,
+    mentions_number,
+    sentence_spans,
+    span_containing,
+)
 from assist.types import Conversation, Finding, Language, QAReport
 
 __all__ = [
@@ -81,8 +94,6 @@ __all__ = [
 ]
 
 Severity = Literal["info", "minor", "major", "critical"]
-Currency = Literal["CNY", "USD"]
-DurationUnit = Literal["minute", "hour", "day", "business_day", "week", "month", "year"]
 
 
 # ---------------------------------------------------------------------------- model
@@ -326,287 +337,17 @@ def load_rubric(path: str | Path) -> Rubric:
     return load_yaml_model(path, Rubric)
 
 
-# ---------------------------------------------------------------------------- extraction
-_CN_DIGITS = {
-    "零": 0,
-    "〇": 0,
-    "一": 1,
-    "二": 2,
-    "两": 2,
-    "三": 3,
-    "四": 4,
-    "五": 5,
-    "六": 6,
-    "七": 7,
-    "八": 8,
-    "九": 9,
-}
-_CN_UNITS = {"十": 10, "百": 100, "千": 1000, "万": 10000}
-_CN_NUM = "[零〇一二两三四五六七八九十百千万]+"
-_NUM = rf"(?:\d+(?:,\d{{3}})*(?:\.\d+)?|{_CN_NUM})"
-_EN_WORDNUM = {
-    "one": 1,
-    "two": 2,
-    "three": 3,
-    "four": 4,
-    "five": 5,
-    "six": 6,
-    "seven": 7,
-    "eight": 8,
-    "nine": 9,
-    "ten": 10,
-    "twelve": 12,
-    "fifteen": 15,
-    "twenty": 20,
-    "thirty": 30,
-    "forty-eight": 48,
-}
-
-
-def _cn_to_number(s: str) -> float | None:
-    """Convert a simple Chinese numeral (五百, 二十, 两千五百, 十五) to a number."""
-    total, section, digit = 0, 0, None
-    for ch in s:
-        if ch in _CN_DIGITS:
-            digit = _CN_DIGITS[ch]
-        elif ch in _CN_UNITS:
-            unit = _CN_UNITS[ch]
-            if unit == 10000:
-                total += (section + (digit or 0)) * unit
-                section, digit = 0, None
-            else:
-                section += (1 if digit is None else digit) * unit
-                digit = None
-        else:
-            return None
-    return float(total + section + (digit or 0))
-
-
-def _to_number(s: str) -> float | None:
-    s = s.strip()
-    if not s:
-        return None
-    if s[0].isdigit():
-        try:
-            return float(s.replace(",", ""))
-        except ValueError:
-            return None
-    if s.lower() in _EN_WORDNUM:
-        return float(_EN_WORDNUM[s.lower()])
-    return _cn_to_number(s)
-
-
-@dataclass(frozen=True)
-class Amount:
-    value: float
-    currency: str
-    start: int
-    end: int
-
-
-@dataclass(frozen=True)
-class Duration:
-    low: float
-    high: float
-    unit: str
-    start: int
-    end: int
-    within: bool
-    """Written as a limit (``3天内``, ``within 2 days``)."""
-
-
-_AMOUNT_RXS: list[tuple[re.Pattern[str], str | None]] = [
-    (re.compile(rf"[¥￥]\s?(?P<n>{_NUM})"), "CNY"),
-    (re.compile(r"(?:US\$|\$|USD\s?)(?P<n>\d+(?:,\d{3})*(?:\.\d+)?)"), "USD"),
-    (re.compile(r"(?:CNY|RMB)\s?(?P<n>\d+(?:,\d{3})*(?:\.\d+)?)", re.I), "CNY"),
-    (re.compile(rf"(?P<n>{_NUM})\s*(?:元|块钱|块|人民币)"), "CNY"),
-    (re.compile(rf"(?P<n>{_NUM})\s*(?:美元|美金)"), "USD"),
-    (re.compile(r"(?P<n>\d+(?:,\d{3})*(?:\.\d+)?)\s?(?:yuan|RMB|CNY)\b", re.I), "CNY"),
-    (re.compile(r"(?P<n>\d+(?:,\d{3})*(?:\.\d+)?)\s?(?:dollars?|bucks|USD)\b", re.I), "USD"),
-]
-
-
-def extract_amounts(text: str) -> list[Amount]:
-    """Money amounts in zh/en text, with currency and span (earliest, non-overlapping).
-
-    Example:
-        >>> [(a.value, a.currency) for a in extract_amounts("赔偿您五百元，refund you $20")]
-        [(500.0, 'CNY'), (20.0, 'USD')]
-    """
-    found: list[Amount] = []
-    for rx, currency in _AMOUNT_RXS:
-        for m in rx.finditer(text):
-            value = _to_number(m.group("n"))
-            if value is None:
-                continue
-            if any(not (m.end() <= a.start or m.start() >= a.end) for a in found):
-                continue
-            found.append(Amount(value, currency or "CNY", m.start(), m.end()))
-    return sorted(found, key=lambda a: a.start)
-
-
-_ZH_UNITS = {
-    "分钟": "minute",
-    "小时": "hour",
-    "钟头": "hour",
-    "个工作日": "business_day",
-    "工作日": "business_day",
-    "天": "day",
-    "日": "day",
-    "周": "week",
-    "星期": "week",
-    "个星期": "week",
-    "个月": "month",
-    "年": "year",
-}
-_EN_UNITS = {
-    "minute": "minute",
-    "min": "minute",
-    "hour": "hour",
-    "hr": "hour",
-    "business day": "business_day",
-    "working day": "business_day",
-    "day": "day",
-    "week": "week",
-    "month": "month",
-    "year": "year",
-}
-_ZH_DURATION = re.compile(
-    rf"(?P<lo>{_NUM})(?:\s*(?:-|~|～|–|到|至)\s*(?P<hi>{_NUM}))?\s*"
-    r"(?P<unit>分钟|小时|钟头|个工作日|工作日|个星期|星期|个月|天|日|周|年)(?P<within>之内|以内|内)?"
-)
-_EN_NUMWORD = "|".join(sorted(_EN_WORDNUM, key=len, reverse=True))
-_EN_DURATION = re.compile(
-    rf"(?P<pre>\b(?:within|in|under|no later than)\s+)?(?P<lo>\b\d+(?:\.\d+)?|\b(?:{_EN_NUMWORD}))"
-    rf"(?:\s*(?:-|–|to)\s*(?P<hi>\d+(?:\.\d+)?|(?:{_EN_NUMWORD})))?[\s-]*"
-    r"(?P<unit>business days?|working days?|days?|hours?|hrs?|minutes?|mins?|weeks?|months?|years?)\b",
-    re.I,
-)
-
-
-def extract_durations(text: str) -> list[Duration]:
-    """Durations and deadlines in zh/en text (``3-7个工作日``, ``24小时内``, ``within 2 days``).
-
-    Dates are not durations: ``2024年`` (a year number) and ``11月``/``22日`` after a month
-    are skipped; months need ``个月``.
-
-    Example:
-        >>> [(d.low, d.high, d.unit, d.within) for d in extract_durations("3天内到账, within 2 business days")]
-        [(3.0, 3.0, 'day', True), (2.0, 2.0, 'business_day', True)]
-    """
-    out: list[Duration] = []
-    for m in _ZH_DURATION.finditer(text):
-        lo = _to_number(m.group("lo"))
-        hi = _to_number(m.group("hi")) if m.group("hi") else lo
-        unit = _ZH_UNITS[m.group("unit")]
-        if lo is None or hi is None:
-            continue
-        if unit == "year" and lo >= 1900:  # 2024年 is a date
-            continue
-        if m.group("unit") == "日" and m.start() > 0 and text[m.start() - 1] in "月号":
-            continue
-        if m.group("unit") == "日" and m.start() > 0 and re.search(r"月\s*$", text[: m.start()]):
-            continue
-        out.append(Duration(lo, hi, unit, m.start(), m.end(), bool(m.group("within"))))
-    for m in _EN_DURATION.finditer(text):
-        lo = _to_number(m.group("lo"))
-        hi = _to_number(m.group("hi")) if m.group("hi") else lo
-        if lo is None or hi is None:
-            continue
-        raw_unit = m.group("unit").lower().rstrip("s")
-        unit = _EN_UNITS.get(raw_unit, "day")
-        start = m.start("lo")
-        out.append(Duration(lo, hi, unit, start, m.end(), bool(m.group("pre"))))
-    return sorted(out, key=lambda d: d.start)
-
-
 # ---------------------------------------------------------------------------- helpers
-_SENTENCE_END = re.compile(r"[。！？!?；;\n]+|\.(?=\s|$)")
-_CLAUSE_END = re.compile(r"[，,、；;：:。！？!?\n]+|\.(?=\s|$)")
 _CONDITION_BEFORE = re.compile(r"(超过|超出|大于|多于|满|more than|over|longer than|after|beyond)\s*$", re.I)
 _CITATION = re.compile(r"[\[【](\d{1,3})[\]】]")
 _PLACEHOLDER = re.compile(r"\[[A-Z]+_\d+\]")
 _DIGITS = re.compile(r"\d+(?:\.\d+)?")
-_CJK = re.compile(r"[\u4e00-\u9fff]")
-_EN_STOP = frozenset(
-    "the a an and or but if then so of to in on at by for with from as is are was were be been being it its this "
-    "that these those you your yours we our us i me my he she they them their there here can could will would "
-    "should may might must do does did done have has had not no yes please thank thanks also any all more most "
-    "very just than into about after before over under up down out what which who whom when where why how".split()
-)
-_ZH_STOP_CHARS = frozenset("的了是在我您你们他她它这那有和与及或就都也还而并被把给让请吗呢吧啊哦嗯个")
-
-
-def _sentences(text: str) -> list[tuple[int, int]]:
-    spans, pos = [], 0
-    for m in _SENTENCE_END.finditer(text):
-        if m.end() > pos:
-            spans.append((pos, m.end()))
-        pos = m.end()
-    if pos < len(text):
-        spans.append((pos, len(text)))
-    out = []
-    for s, e in spans:  # trim whitespace so spans point at text
-        while s < e and text[s].isspace():
-            s += 1
-        while e > s and text[e - 1].isspace():
-            e -= 1
-        if s < e:
-            out.append((s, e))
-    return out
-
-
-def _clauses(text: str) -> list[tuple[int, int]]:
-    """Spans between sentence ends and commas: a promise word must be near its duration."""
-    out, pos = [], 0
-    for m in _CLAUSE_END.finditer(text):
-        if m.start() > pos:
-            out.append((pos, m.start()))
-        pos = m.end()
-    if pos < len(text):
-        out.append((pos, len(text)))
-    return out
-
-
-def _content_tokens(text: str) -> set[str]:
-    """English content words (crudely singularised) and Chinese character bigrams."""
-    text = _PLACEHOLDER.sub(" ", _CITATION.sub(" ", text)).lower()
-    tokens: set[str] = set()
-    for w in re.findall(r"[a-z][a-z'-]+|\d+(?:\.\d+)?", text):
-        if w in _EN_STOP or len(w) < 3 and not w[0].isdigit():
-            continue
-        tokens.add(w[:-1] if len(w) > 4 and w.endswith("s") else w)
-    for run in re.findall(r"[\u4e00-\u9fff]+", text):
-        chars = [c for c in run if c not in _ZH_STOP_CHARS]
-        if len(chars) == 1:
-            tokens.add(chars[0])
-        tokens.update(a + b for a, b in zip(chars, chars[1:], strict=False))
-    return tokens
-
-
-def _number_in(value: float, texts: Sequence[str]) -> bool:
-    """Whether ``value`` appears as a number (digits, or a Chinese numeral) in any text."""
-    for t in texts:
-        for m in re.finditer(rf"\d+(?:,\d{{3}})*(?:\.\d+)?|{_CN_NUM}", t):
-            v = _to_number(m.group())
-            if v is not None and abs(v - value) < 1e-9:
-                return True
-    return False
-
-
 def _search_any(patterns: Iterable[str], text: str) -> re.Match[str] | None:
     for p in patterns:
         m = re.search(p, text, re.I)
         if m:
             return m
     return None
-
-
-def _sentence_of(spans: list[tuple[int, int]], pos: int) -> tuple[int, int]:
-    for s, e in spans:
-        if s <= pos < e:
-            return s, e
-    return pos, pos
 
 
 def _fmt(v: float) -> str:
@@ -662,7 +403,7 @@ class QualityChecker:
         lang: Language = (
             language
             or (conversation.language if conversation and conversation.language else None)
-            or ("zh" if len(_CJK.findall(reply)) >= 2 else "en")
+            or detect_language(reply, default=self.rubric.default_language)
         )
         c = self.rubric.checks
         per_check: list[tuple[_Check, list[Finding]]] = []
@@ -799,10 +540,10 @@ class QualityChecker:
         self, chk: PromisesCheck, reply: str, cited: dict[int, str] | None, lang: Language
     ) -> list[Finding]:
         sources = list((cited or {}).values())
-        sentences = _sentences(reply)
+        sentences = sentence_spans(reply)
         out: list[Finding] = []
         for a in extract_amounts(reply):
-            s, e = _sentence_of(sentences, a.start)
+            s, e = span_containing(sentences, a.start)
             sentence = reply[s:e]
             currency = a.currency
             span = (a.start, a.end)
@@ -823,7 +564,7 @@ class QualityChecker:
                     and not any(
                         abs(m.value - a.value) < 1e-9 and m.currency == currency for m in chk.allowed_amounts
                     )
-                    and not _number_in(a.value, sources)
+                    and not mentions_number(a.value, sources)
                 ):
                     out.append(
                         Finding(
@@ -844,14 +585,14 @@ class QualityChecker:
                             message=f"refund of {shown} is above {_fmt(limit)} {currency}; needs supervisor approval",
                         )
                     )
-        clauses = _clauses(reply)
+        clauses = clause_spans(reply)
         for d in extract_durations(reply):
             if _CONDITION_BEFORE.search(reply[max(0, d.start - 12) : d.start]):
                 continue  # "延迟超过3天" / "more than 3 days late" states a condition, not a promise
-            s, e = _sentence_of(clauses, d.start)
+            s, e = span_containing(clauses, d.start)
             if not (d.within or _search_any(chk.promise_cues.all(), reply[s:e])):
                 continue
-            if self._duration_allowed(chk, d) or (_number_in(d.low, sources) and _number_in(d.high, sources)):
+            if self._duration_allowed(chk, d) or (mentions_number(d.low, sources) and mentions_number(d.high, sources)):
                 continue
             what = (
                 f"{_fmt(d.low)}"
@@ -887,7 +628,7 @@ class QualityChecker:
         flagged: list[tuple[int, int]],
     ) -> list[Finding]:
         out: list[Finding] = []
-        for s, e in _sentences(reply):
+        for s, e in sentence_spans(reply):
             sentence = reply[s:e]
             markers = list(_CITATION.finditer(sentence))
             if not markers:
@@ -908,10 +649,10 @@ class QualityChecker:
                     )
             if not texts:
                 continue
-            tokens = _content_tokens(sentence)
+            tokens = content_tokens(sentence)
             if len(tokens) < 2:
                 continue
-            support = _content_tokens(" ".join(texts))
+            support = content_tokens(" ".join(texts))
             overlap = len(tokens & support) / len(tokens)
             if overlap < chk.min_overlap:
                 out.append(
@@ -929,7 +670,7 @@ class QualityChecker:
                 a, b = m.start(), m.end()
                 if any(not (b <= x or a >= y) for x, y in [*flagged, *masked]):
                     continue
-                if _number_in(float(m.group()), known):
+                if mentions_number(float(m.group()), known):
                     continue
                 out.append(
                     Finding(
@@ -949,16 +690,3 @@ class QualityChecker:
         spans += [(m.start(), m.end()) for m in re.finditer(r"\d*[*＊•]{2,}\d*", reply)]
         return spans
 
-
-def sentence_spans(text: str) -> list[tuple[int, int]]:
-    """Sentence spans of ``text`` (Chinese and English sentence ends)."""
-    return _sentences(text)
-
-
-def support_overlap(sentence: str, source: str) -> float:
-    """Share of the sentence's content tokens (English words, Chinese bigrams) that occur in
-    ``source``; citation markers and placeholders are ignored. 0.0 for contentless text."""
-    tokens = _content_tokens(sentence)
-    if not tokens:
-        return 0.0
-    return len(tokens & _content_tokens(source)) / len(tokens)

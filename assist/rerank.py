@@ -33,10 +33,10 @@ from assist.config import RetrievalSettings
 from assist.drafting import prompt_history
 from assist.errors import ConfigError, LLMError
 from assist.injection import sanitize
-from assist.lang import detect_language
 from assist.llm.base import ChatModel
 from assist.prompts import PromptLibrary
 from assist.retrieval import QueryRewriter, Reranker
+from assist.text import detect_language
 from assist.types import ChatMessage, GenSettings, RetrievedChunk, Turn
 
 log = logging.getLogger(__name__)

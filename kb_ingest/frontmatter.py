@@ -30,8 +30,6 @@ META_FIELDS: frozenset[str] = frozenset(ArticleMeta.model_fields)
 _DATE_FIELDS = ("effective_from", "valid_until", "review_by")
 _FRONT_MATTER = re.compile(r"\A(?:\ufeff)?---[ \t]*\r?\n(.*?)\r?\n(?:---|\.\.\.)[ \t]*(?:\r?\n|\Z)", re.S)
 _ID_OK = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:\-]*$")
-_CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\u3040-\u30ff\uac00-\ud7af]")
-_LATIN = re.compile(r"[A-Za-z]")
 
 
 class _MetaLoader(yaml.SafeLoader):
@@ -87,19 +85,6 @@ def read_sidecar(path: Path) -> dict[str, Any]:
         if side.is_file():
             return load_yaml_mapping(side.read_text(encoding="utf-8-sig"), where=str(side.name))
     return {}
-
-
-def detect_language(text: str) -> str:
-    """``"zh"`` when CJK characters make up a fair share of the letters, else ``"en"``.
-
-    A Chinese SOP quoting English product names is still Chinese: one CJK character
-    carries about as much as a whole English word, hence the low 0.2 threshold.
-    """
-    cjk = len(_CJK.findall(text))
-    latin = len(_LATIN.findall(text))
-    if cjk == 0:
-        return "en"
-    return "zh" if cjk / (cjk + latin) >= 0.2 else "en"
 
 
 def slug_id(name: str) -> str:

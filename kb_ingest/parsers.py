@@ -27,10 +27,10 @@ from pathlib import Path
 from typing import Any
 
 from assist.errors import InputError
+from assist.text import detect_language
 from assist.types import ArticleMeta, ArticleType, Block, BlockKind, ParsedArticle
 from kb_ingest.frontmatter import (
     build_meta,
-    detect_language,
     merge_meta,
     read_sidecar,
     sanitize_id,
@@ -103,7 +103,7 @@ def parse_file(
         meta_data = merge_meta(base, doc_meta, where=rel)
         meta_data.setdefault("title", title_hint or _first_heading(blocks) or path.stem)
         meta_data.setdefault("id", slug_id(rel))
-        meta_data.setdefault("language", detect_language(" ".join(b.text for b in blocks)[:20000]))
+        meta_data.setdefault("language", detect_language(" ".join(b.text for b in blocks)[:20000], default="en"))
         meta_data["source_file"] = rel
         articles = [_article(build_meta(meta_data, where=rel), blocks)]
 
@@ -774,7 +774,7 @@ def _parse_table_file(path: Path, data: bytes, base: dict[str, Any], rel: str) -
         meta = dict(base)
         meta.setdefault("id", slug_id(rel))
         meta.setdefault("title", path.stem)
-        meta.setdefault("language", detect_language(table[:20000]))
+        meta.setdefault("language", detect_language(table[:20000], default="en"))
         return [_article(build_meta(meta, where=rel), blocks)]
     raise InputError(
         f"{rel}: expected Q&A columns (question/问题, answer/答案) or BEIR rows (id, text); found {sorted(keys)}"
@@ -848,7 +848,7 @@ def _faq_articles(
         meta = _row_meta(f, row_base, where)
         meta["type"] = meta.get("type", ArticleType.FAQ.value)
         meta.setdefault("title", question)
-        meta.setdefault("language", detect_language(question + answer))
+        meta.setdefault("language", detect_language(question + answer, default="en"))
         raw_id = f.get("id")
         meta["id"] = (
             sanitize_id(str(raw_id))
@@ -893,7 +893,7 @@ def _beir_articles(
         meta["id"] = sanitize_id(str(raw_id))
         meta["type"] = meta.get("type", ArticleType.FAQ.value)
         question = str(f.get("question") or "").strip()
-        meta.setdefault("language", detect_language((question + text)[:5000]))
+        meta.setdefault("language", detect_language((question + text)[:5000], default="en"))
         if question:
             block = Block(
                 kind=BlockKind.FAQ,

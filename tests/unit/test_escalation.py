@@ -227,7 +227,7 @@ def test_sample_matrix_mirrors_spec() -> None:
     ],
 )
 def test_extract_amounts(text: str, expected: list[tuple[float, str]]) -> None:
-    assert [(v, c) for v, c, _ in extract_amounts(text)] == expected
+    assert [(a.value, a.currency) for a in extract_amounts(text)] == expected
 
 
 def _long_conversation(n: int) -> Conversation:

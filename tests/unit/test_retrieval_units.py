@@ -5,8 +5,8 @@ import pytest
 from assist.drafting import check_citations
 from assist.errors import InputError
 from assist.injection import looks_like_injection, sanitize
-from assist.lang import check_supported, detect_language
 from assist.retrieval import EntityResolver, conversation_query
+from assist.text import check_supported, detect_language
 from assist.types import Turn
 
 pytestmark = pytest.mark.unit
