@@ -187,6 +187,49 @@ class RetrievalSettings(BaseModel):
     max_message_chars: int = 4000
 
 
+class DraftSettings(BaseModel):
+    model_config = ConfigDict(use_attribute_docstrings=True)
+
+    mode: Literal["extractive", "generative", "auto"] = "auto"
+    """``extractive``: the reply is built from knowledge-base sentences the model chooses
+    (one short structured call; the default for small models). ``generative``: free text
+    from the drafting prompt (a production 7-8B model). ``auto``: extractive below
+    ``generative_min_params_b``. Every mode runs the claim and policy checks."""
+    model_params_b: float | None = None
+    """The chat model's size in billions of parameters for ``auto``; None: read from the
+    model name (``qwen2.5-0.5b-instruct`` -> 0.5; no size in the name counts as small)."""
+    generative_min_params_b: float = 7.0
+    """``auto`` drafts generatively from this model size up."""
+    evidence_chunks: int = Field(default=4, ge=1, le=20)
+    """Retrieved chunks whose sentences are candidate evidence."""
+    extra_article_chunks: int = Field(default=2, ge=0, le=20)
+    """More chunks of the best articles (a long document holds its answer in several)."""
+    evidence_sentences: int = Field(default=6, ge=1, le=20)
+    """Scored sentences the model chooses among."""
+    max_selected: int = Field(default=2, ge=1, le=5)
+    """Sentences the model may choose."""
+    sentence_chars: int = Field(default=120, ge=20)
+    """A longer sentence is cut at clauses into evidence pieces of about this size."""
+    short_sentence_chars: int = 12
+    """A chosen sentence shorter than this brings the sentence before it."""
+    list_items: int = Field(default=4, ge=0)
+    """Sentences after a chosen one that ends with a colon (the list it announces)."""
+    embed_pool: int = Field(default=40, ge=1)
+    """Sentences embedded per draft (pre-selected by lexical match and position)."""
+    lexical_weight: float = 0.3
+    """Weight of the question-token overlap beside the dense cosine in a sentence's score."""
+    rank_penalty: float = 0.01
+    """Score taken off per chunk rank (the retriever's order as a prior)."""
+    history_chars: int = 150
+    """Earlier turns shown to the selection call are cut to this many characters."""
+    select_max_tokens: int = Field(default=24, ge=8)
+    """Token budget of the selection reply (a JSON list of numbers)."""
+    select_timeout_s: float | None = None
+    """Timeout of the selection call; None: ``llm.timeout_s``."""
+    min_support: float = Field(default=0.5, gt=0.0, le=1.0)
+    """Claim check: share of a sentence's content tokens its cited evidence must hold."""
+
+
 class RoutingSettings(BaseModel):
     model_config = ConfigDict(use_attribute_docstrings=True)
 
@@ -261,6 +304,7 @@ class Settings(BaseSettings):
     qdrant: QdrantSettings = Field(default_factory=QdrantSettings)
     sparse: SparseSettings = Field(default_factory=SparseSettings)
     retrieval: RetrievalSettings = Field(default_factory=RetrievalSettings)
+    draft: DraftSettings = Field(default_factory=DraftSettings)
     routing: RoutingSettings = Field(default_factory=RoutingSettings)
     ingest: IngestSettings = Field(default_factory=IngestSettings)
     server: ServerSettings = Field(default_factory=ServerSettings)
