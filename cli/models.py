@@ -1,7 +1,7 @@
 """``assist models ...``: prepare and list the offline models.
 
-Mounted by the main CLI as the ``models`` group (``app.add_typer(models_app, name="models")``);
-runnable alone with ``python -m assist.provision.cli``.
+Mounted by the main CLI (:mod:`cli.main`) as the ``models`` group;
+runnable alone with ``python -m cli.models``.
 
 Example:
     $ assist models prepare                      # e5-small + the embedded LLM

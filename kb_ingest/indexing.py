@@ -15,20 +15,26 @@ Example:
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+import anyio
 
 from assist.config import Settings
 from assist.db import ArticleRepository, Database
 from assist.db.articles import INDEXED_STATES, RevisionRecord
-from assist.db.lookup import latest_revisions
+from assist.db.lookup import latest_revisions, live_pointers
 from assist.embedders import make_embedder
 from assist.embedders.base import Embedder
 from assist.errors import AssistError, InputError, NotFoundError
 from assist.sparse import SparseEncoder
 from assist.stores import make_vector_store
+from assist.stores._payload import STAGED_FIELD, point_id
 from assist.stores.base import VectorStore
 from assist.types import (
     ArticleMeta,
@@ -42,6 +48,9 @@ from assist.types import (
 )
 from kb_ingest.chunking import chunk_article, embedding_text
 from kb_ingest.parsers import SUPPORTED_EXTENSIONS, parse_file
+
+if TYPE_CHECKING:
+    from assist.runtime import Runtime
 
 log = logging.getLogger(__name__)
 
@@ -75,6 +84,37 @@ def _wanted(f: Path) -> bool:
     return f.suffix.lower() in SUPPORTED_EXTENSIONS
 
 
+class KeyedLocks:
+    """One ``asyncio.Lock`` per key, created on demand and dropped when nobody holds or
+    waits for it; :meth:`hold` takes several keys in sorted order (no deadlock)."""
+
+    def __init__(self) -> None:
+        self._locks: dict[tuple[str, str], tuple[asyncio.Lock, int]] = {}
+
+    @asynccontextmanager
+    async def hold(self, keys: Iterable[tuple[str, str]]) -> AsyncIterator[None]:
+        wanted = sorted(set(keys))
+        for k in wanted:
+            lock, users = self._locks.get(k, (None, 0))
+            self._locks[k] = (lock or asyncio.Lock(), users + 1)
+        taken: list[asyncio.Lock] = []
+        try:
+            for k in wanted:
+                lock = self._locks[k][0]
+                await lock.acquire()
+                taken.append(lock)
+            yield
+        finally:
+            for lock in reversed(taken):
+                lock.release()
+            for k in wanted:
+                lock, users = self._locks[k]
+                if users <= 1:
+                    del self._locks[k]
+                else:
+                    self._locks[k] = (lock, users - 1)
+
+
 @dataclass
 class _Pending:
     article: ParsedArticle
@@ -93,11 +133,25 @@ class Indexer:
     embedder: Embedder
     sparse: SparseEncoder
     batch_size: int = 256
+    on_publish: list[Callable[[str], None]] = field(default_factory=list)
+    """Observers called with the tenant whenever what its search serves changed (publish,
+    archive, rollback, re-index). Caches of live knowledge register here once at assembly
+    (the retriever's known entities: ``retriever.invalidate_entities``)."""
     _articles: ArticleRepository = field(init=False)
+    _locks: KeyedLocks = field(init=False, default_factory=lambda: KeyedLocks())
     _latest: dict = field(init=False, default_factory=dict)
 
     def __post_init__(self) -> None:
         self._articles = ArticleRepository(self.db)
+
+    @classmethod
+    def from_runtime(cls, rt: Runtime, *, batch_size: int | None = None) -> Indexer:
+        """The indexer of an assembled runtime (``assist.runtime``): it shares the
+        runtime's database, store, embedder and sparse encoder (an embedded Qdrant path
+        can be opened only once); the runtime closes them."""
+        return cls(settings=rt.settings, db=rt.db, store=rt.store, embedder=rt.embedder, sparse=rt.sparse,
+                   batch_size=batch_size or max(256, rt.settings.embedder.batch_size),
+                   on_publish=[rt.pipeline.retriever.invalidate_entities])
 
     @classmethod
     def from_settings(cls, settings: Settings, *, db: Database | None = None) -> Indexer:
@@ -199,16 +253,23 @@ class Indexer:
         report.chunks_embedded += len(todo)
 
         # Brand-new articles: their staged chunks already carry the article's fields, so one
-        # activation makes them all searchable, and one transaction records them all.
-        fresh = [p for p in pending if p.publish and self._latest.get(p.article.meta.id) is None]
+        # activation makes them all searchable, and one transaction records them all. Under
+        # their publish locks, and only while nothing of theirs is live: an upload of the same
+        # id that raced us and went live first makes ours an ordinary (locked) publish.
+        fresh_candidates = [p for p in pending if p.publish and self._latest.get(p.article.meta.id) is None]
+        async with self._locks.hold([(tenant, p.article.meta.id) for p in fresh_candidates]):
+            live_now = live_pointers(self.db, tenant, [p.article.meta.id for p in fresh_candidates])
+            fresh = [p for p in fresh_candidates if live_now.get(p.article.meta.id) is None]
+            if fresh:
+                await self.store.activate([c.id for p in fresh for c in p.chunks])
+            with self.db.session():
+                for p in pending:
+                    self._articles.mark_index_state(tenant, p.article.meta.id, p.revision, "staged",
+                                                    chunk_ids=[c.id for c in p.chunks])
+                for p in fresh:
+                    self._articles.transition(tenant, p.article.meta.id, p.revision, "publish", actor=actor)
         if fresh:
-            await self.store.activate([c.id for p in fresh for c in p.chunks])
-        with self.db.session():
-            for p in pending:
-                self._articles.mark_index_state(tenant, p.article.meta.id, p.revision, "staged",
-                                                chunk_ids=[c.id for c in p.chunks])
-            for p in fresh:
-                self._articles.transition(tenant, p.article.meta.id, p.revision, "publish", actor=actor)
+            self._published(tenant)
         fresh_ids = {id(p) for p in fresh}
         for p in pending:
             if p.publish and id(p) not in fresh_ids:
@@ -260,10 +321,73 @@ class Indexer:
                 progress("embed", min(start + len(batch), total), total)
 
     # ------------------------------------------------------------------ publish
-    async def _switch(self, tenant: str, article_id: str, revision: int) -> int:
-        """Index side of going live: activate the revision's chunks, then delete the chunks
-        of the previously live revision that the new one does not share. Search sees either
-        the old or the new revision (for an instant both), never neither."""
+    # Publishing is serialised per article: an in-process lock (every coroutine of this
+    # indexer) and, on PostgreSQL, an advisory lock (every process), held from the index
+    # switch to the pointer change and the clean-up. Inside, the order is: mark the publish as
+    # in flight (committed) -> activate the new revision's chunks -> move the live pointer
+    # (row-locked, never backwards: an older revision loses to a newer live one) -> make the
+    # index hold exactly the live revision's chunks (``_reconcile``). Killed anywhere, the
+    # mark stays and :meth:`recover` repeats the last step from the database's state.
+
+    @asynccontextmanager
+    async def _publish_lock(self, tenant: str, article_id: str) -> AsyncIterator[None]:
+        async with self._locks.hold([(tenant, article_id)]):
+            cm = self._articles.publish_lock(tenant, article_id)
+            await anyio.to_thread.run_sync(cm.__enter__)
+            try:
+                yield
+            finally:
+                with anyio.CancelScope(shield=True):
+                    await anyio.to_thread.run_sync(cm.__exit__, None, None, None)
+
+    async def _ensure_present(self, tenant: str, rev: RevisionRecord) -> list[str]:
+        """The revision's chunk ids, re-embedding (staged) any the store lost since it was
+        indexed: a concurrent publish of a sibling revision may have deleted a shared one."""
+        art = _with_tenant(ParsedArticle(meta=rev.meta, blocks=rev.blocks, content_hash=rev.content_hash), tenant)
+        ids = list(rev.chunk_ids)
+        present = await self.store.existing_ids(ids) if ids else set()
+        if len(present) < len(set(ids)):
+            chunks = self._chunk(art, rev.revision)
+            by_id = {c.id: c for c in chunks}
+            await self._embed_and_stage([by_id[i] for i in ids if i not in present and i in by_id],
+                                        progress=None)
+        return ids
+
+    async def _reconcile(self, tenant: str, article_id: str, *, drop: Iterable[str] = (),
+                         refresh_live: bool = False) -> int:
+        """Make the index serve exactly the database's live revision of the article.
+
+        Every other point of the article is either deleted (if it is in ``drop``, the chunks of
+        the revision just replaced, and no staged revision needs it) or staged again
+        (invisible to search, kept for a revision waiting to be published). With
+        ``refresh_live`` the live chunks are (re)activated too (crash recovery).
+        Returns the number of points deleted.
+        """
+        article = self._articles.get_article(tenant, article_id)
+        live_ids: set[str] = set()
+        keep: set[str] = set()
+        live_rev: RevisionRecord | None = None
+        for r in self._articles.list_revisions(tenant, article_id):
+            if article is not None and r.revision == article.live_revision:
+                live_rev = r
+                live_ids = {point_id(c) for c in r.chunk_ids}
+            elif r.index_state == "staged":
+                keep.update(point_id(c) for c in r.chunk_ids)
+        if live_rev is not None and refresh_live:
+            ids = await self._ensure_present(tenant, live_rev)
+            await self.store.activate(ids, payload=_live_payload(live_rev.meta, live_rev.revision))
+        extra = await self.store.ids_for_article(tenant, article_id) - live_ids
+        deletable = ({point_id(c) for c in drop} & extra) - keep
+        hide = extra - deletable
+        if hide:
+            await self.store.set_payload(sorted(hide), {STAGED_FIELD: True})
+        deleted = await self.store.delete(sorted(deletable)) if deletable else 0
+        if article is not None:
+            self._articles.end_publish(tenant, article_id)
+        return deleted
+
+    async def _publish_locked(self, tenant: str, article_id: str, revision: int, *, actor: str,
+                              note: str | None, rollback: bool) -> int:
         rev = self._articles.get_revision(tenant, article_id, revision)
         if rev is None:
             raise NotFoundError(f"article {article_id!r} has no revision {revision} in tenant {tenant!r}")
@@ -273,58 +397,82 @@ class Indexer:
                 "ingest it again to index it"
             )
         article = self._articles.get_article(tenant, article_id)
-        old_ids: set[str] = set()
-        if article is not None and article.live_revision and article.live_revision != revision:
-            old = self._articles.get_revision(tenant, article_id, article.live_revision)
-            old_ids = set(old.chunk_ids) if old else set()
-        new_ids = list(rev.chunk_ids)
+        live = article.live_revision if article is not None else None
+        if not rollback and live is not None and revision < live and rev.state in ("draft", "approved"):
+            # Lost a race to a newer revision: record it as superseded, serve the newer one.
+            self._articles.transition(tenant, article_id, revision, "publish", actor=actor, note=note)
+            return await self._reconcile(tenant, article_id)
+        old_ids: list[str] = []
+        if live is not None and live != revision:
+            old = self._articles.get_revision(tenant, article_id, live)
+            old_ids = list(old.chunk_ids) if old else []
+        new_ids = await self._ensure_present(tenant, rev)
+        self._articles.begin_publish(tenant, article_id, revision)
         await self.store.activate(new_ids, payload=_live_payload(rev.meta, revision))
-        stale = sorted(old_ids - set(new_ids))
-        return await self.store.delete(stale) if stale else 0
+        if rollback or rev.state in ("superseded", "archived"):
+            self._articles.transition(tenant, article_id, revision, "rollback", actor=actor, note=note)
+        elif rev.state in ("draft", "approved"):
+            self._articles.transition(tenant, article_id, revision, "publish", actor=actor, note=note)
+        else:
+            self._articles.set_live(tenant, article_id, revision, actor=actor)
+        now = self._articles.get_article(tenant, article_id)
+        if now is not None and now.live_revision == revision:
+            self._articles.mark_index_state(tenant, article_id, revision, "live")
+        return await self._reconcile(tenant, article_id, drop=old_ids)
 
     async def publish(self, tenant: str, article_id: str, revision: int, *, actor: str = "cli",
                       note: str | None = None) -> int:
-        """Make ``revision`` the live one (index first, then the database).
+        """Make ``revision`` the live one, unless a newer revision is live already (then it is
+        recorded as superseded and the newer one keeps serving). Serialised per article.
 
         Returns the number of chunks deleted from the index.
         """
-        deleted = await self._switch(tenant, article_id, revision)
-        rev = self._articles.get_revision(tenant, article_id, revision)
-        assert rev is not None
-        if rev.state in ("draft", "approved"):
-            self._articles.transition(tenant, article_id, revision, "publish", actor=actor, note=note)
-        elif rev.state in ("superseded", "archived"):
-            self._articles.transition(tenant, article_id, revision, "rollback", actor=actor, note=note)
-        else:
-            self._articles.set_live(tenant, article_id, revision, actor=actor)
-        self._articles.mark_index_state(tenant, article_id, revision, "live")
+        async with self._publish_lock(tenant, article_id):
+            deleted = await self._publish_locked(tenant, article_id, revision, actor=actor, note=note,
+                                                 rollback=False)
+        self._published(tenant)
         return deleted
 
     async def archive(self, tenant: str, article_id: str, *, actor: str = "cli", note: str | None = None) -> int:
         """Take an article out of search; its revisions stay in the database for rollback."""
-        article = self._articles.get_article(tenant, article_id)
-        if article is None:
-            raise NotFoundError(f"no article {article_id!r} in tenant {tenant!r}")
-        # revision None archives the whole article (every draft, review and live revision).
-        self._articles.transition(tenant, article_id, None, "archive", actor=actor, note=note)
-        return await self.store.delete_article(tenant, article_id)
+        async with self._publish_lock(tenant, article_id):
+            article = self._articles.get_article(tenant, article_id)
+            if article is None:
+                raise NotFoundError(f"no article {article_id!r} in tenant {tenant!r}")
+            # revision None archives the whole article (every draft, review and live revision).
+            self._articles.transition(tenant, article_id, None, "archive", actor=actor, note=note)
+            deleted = await self.store.delete_article(tenant, article_id)
+        self._published(tenant)
+        return deleted
 
     async def rollback(self, tenant: str, article_id: str, to_revision: int, *, actor: str = "cli",
                        note: str | None = None) -> int:
         """Serve an earlier published revision again; re-embeds only chunks deleted since."""
-        rev = self._articles.get_revision(tenant, article_id, to_revision)
-        if rev is None:
-            raise NotFoundError(f"article {article_id!r} has no revision {to_revision}")
-        art = ParsedArticle(meta=rev.meta, blocks=rev.blocks, content_hash=rev.content_hash)
-        chunks = self._chunk(_with_tenant(art, tenant), to_revision)
-        present = await self.store.existing_ids([c.id for c in chunks])
-        await self._embed_and_stage([c for c in chunks if c.id not in present], progress=None)
-        self._articles.mark_index_state(tenant, article_id, to_revision, "staged",
-                                        chunk_ids=[c.id for c in chunks])
-        deleted = await self._switch(tenant, article_id, to_revision)
-        self._articles.transition(tenant, article_id, to_revision, "rollback", actor=actor, note=note)
-        self._articles.mark_index_state(tenant, article_id, to_revision, "live")
+        async with self._publish_lock(tenant, article_id):
+            rev = self._articles.get_revision(tenant, article_id, to_revision)
+            if rev is None:
+                raise NotFoundError(f"article {article_id!r} has no revision {to_revision}")
+            art = ParsedArticle(meta=rev.meta, blocks=rev.blocks, content_hash=rev.content_hash)
+            chunks = self._chunk(_with_tenant(art, tenant), to_revision)
+            present = await self.store.existing_ids([c.id for c in chunks])
+            await self._embed_and_stage([c for c in chunks if c.id not in present], progress=None)
+            self._articles.mark_index_state(tenant, article_id, to_revision, "staged",
+                                            chunk_ids=[c.id for c in chunks])
+            deleted = await self._publish_locked(tenant, article_id, to_revision, actor=actor, note=note,
+                                                 rollback=True)
+        self._published(tenant)
         return deleted
+
+    async def recover(self, tenant: str | None = None) -> int:
+        """Finish the publishes a killed process left half done: each such article's index is
+        made to serve exactly its live revision again. Returns how many were repaired."""
+        todo = self._articles.unfinished_publishes(tenant)
+        for t, article_id in todo:
+            async with self._publish_lock(t, article_id):
+                await self._reconcile(t, article_id, refresh_live=True)
+            log.warning("recovered an interrupted publish of %s/%s", t, article_id)
+            self._published(t)
+        return len(todo)
 
     # ------------------------------------------------------------------ re-index
     async def reindex(self, tenant: str, *, prune: bool = False, progress: ProgressFn | None = None) -> ReindexReport:
@@ -380,7 +528,15 @@ class Indexer:
         if prune:
             orphans = await self.store.ids_for_tenant(tenant) - set(todo)
             report.chunks_pruned = await self.store.delete(sorted(orphans))
+        self._published(tenant)
         return report
+
+    def _published(self, tenant: str) -> None:
+        for observer in self.on_publish:
+            try:
+                observer(tenant)
+            except Exception:  # an observer's failure must not undo or fail a publish
+                log.exception("an on_publish observer failed for tenant %s", tenant)
 
     async def close(self) -> None:
         await self.store.close()

@@ -1,8 +1,9 @@
 """The FastAPI application.
 
-``create_app(settings)`` builds everything once in the lifespan (database, embedder,
-vector store, pipeline, indexer and, on embedded defaults, the local model server as a
-child process) into ``app.state``; routers stay thin.
+``create_app(settings)`` assembles everything once in the lifespan with
+:func:`assist.runtime.open_runtime` (database, embedder, vector store, pipeline and, on
+embedded defaults, the local model server as a child process) plus the indexer, into
+``app.state``; routers stay thin.
 
 Example:
     >>> app = create_app(Settings())          # then: uvicorn.run(app)
@@ -16,7 +17,6 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-import anyio
 from fastapi import FastAPI, Request
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import RedirectResponse
@@ -25,6 +25,7 @@ from fastapi.staticfiles import StaticFiles
 from assist.config import Settings
 from assist.db import Database
 from assist.llm.base import ChatModel
+from assist.runtime import open_runtime
 from serving import errors
 from serving.deps import RateLimiter
 from serving.metrics import Metrics, MetricsMiddleware
@@ -110,49 +111,31 @@ def create_app(settings: Settings, *, llm: ChatModel | None = None, pipeline: An
     @asynccontextmanager
     async def lifespan(app: FastAPI):
         _install_log_filter()
-        server = None
-        db = Database(settings.resolved_database_url)
-        await anyio.to_thread.run_sync(db.migrate)
-        app.state.db = db
-        model = llm
-        if pipeline is None and model is None and settings.llm.provider == "embedded":
-            from assist.llm import make_chat_model
-            from assist.llm.local_server import LocalModelServer
-
-            server = LocalModelServer(settings)
-            await anyio.to_thread.run_sync(server.start)
-            model = make_chat_model(settings, server=server)
-        from assist.pipeline import AssistPipeline
         from kb_ingest.indexing import Indexer
 
-        pipe = pipeline or await anyio.to_thread.run_sync(
-            lambda: AssistPipeline.from_settings(settings, llm=model, db=db))
-        pipe.on_event = metrics.on_event
-        app.state.pipeline = pipe
-        app.state.indexer = indexer or Indexer(settings=settings, db=db, store=pipe.store, embedder=pipe.embedder,
-                                               sparse=pipe.retriever.sparse)
-        # Models, tenant rules and entity resolvers live as long as the process: move them
-        # out of the cyclic collector's generations, so a collection triggered by a request
-        # does not walk them (tens of ms per full collection with a large heap).
-        gc.collect()
-        gc.freeze()
-        log.info("ready: embedder=%s llm=%s store=%s", pipe.embedder.model_id, pipe.llm.model_id,
-                 type(pipe.store).__name__)
-        await _warn_if_index_missing(pipe, db)
-        try:
+        async with open_runtime(settings, llm=llm, pipeline=pipeline) as rt:
+            pipe = rt.pipeline
+            pipe.on_event = metrics.on_event
+            app.state.runtime = rt
+            app.state.db = rt.db
+            app.state.pipeline = pipe
+            app.state.indexer = indexer or Indexer.from_runtime(rt, batch_size=256)
+            # Models, tenant rules and entity resolvers live as long as the process: move them
+            # out of the cyclic collector's generations, so a collection triggered by a request
+            # does not walk them (tens of ms per full collection with a large heap).
+            gc.collect()
+            gc.freeze()
+            log.info("ready: embedder=%s llm=%s store=%s", rt.embedder.model_id, rt.llm.model_id,
+                     type(rt.store).__name__)
+            await _warn_if_index_missing(pipe, rt.db)
             yield
-        finally:
-            await pipe.close()
-            if server is not None:
-                await anyio.to_thread.run_sync(server.stop)
-            db.dispose()
 
     app = FastAPI(
         title="Agent-assist and knowledge service",
         version="0.1.0",
         description="Hybrid search, cited reply drafts, escalation, quality checks and knowledge publishing "
-                    "for customer-service centres. All endpoints under /v1 use one error envelope "
-                    '`{"error": {"type", "message", "code"}}`.',
+                    "for customer-service centres. Every error, JSON or in a stream, uses one envelope "
+                    '`{"error": {"type", "code", "message"}}` (`ErrorEnvelope`).',
         lifespan=lifespan,
     )
     app.state.settings = settings
@@ -173,7 +156,7 @@ def create_app(settings: Settings, *, llm: ChatModel | None = None, pipeline: An
         return await call_next(request)
 
     for r in (search.router, assist.router, chat.router, articles.router, feedback.router, health.router):
-        app.include_router(r)
+        app.include_router(r, responses=errors.ERROR_RESPONSES)
     if (STATIC / "widget").exists():
         app.mount("/widget", StaticFiles(directory=STATIC / "widget", html=True), name="widget")
     if (STATIC / "km").exists():

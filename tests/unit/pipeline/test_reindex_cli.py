@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from serving.cli import app
+from cli.main import app
 from tests.conftest import MODELS_DIR
 from tests.unit.pipeline.conftest import FAQ_ZH, REFUND_EN, write
 

@@ -13,7 +13,7 @@ import assist.provision as provision
 from assist.config import Settings
 from assist.errors import ConfigError
 from assist.provision import gemma
-from assist.provision.cli import app
+from cli.models import app
 
 pytestmark = pytest.mark.unit
 

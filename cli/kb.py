@@ -1,0 +1,152 @@
+"""``assist kb ...``: inspect and manage published articles."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import typer
+
+from cli.common import (
+    JsonOpt,
+    TenantOpt,
+    database,
+    error_exit,
+    print_json,
+    progress_bars,
+    settings,
+    with_runtime,
+)
+
+app = typer.Typer(help="Inspect and manage published articles.", no_args_is_help=True)
+
+
+def _articles():
+    from assist.db import ArticleRepository
+
+    s = settings()
+    return s, ArticleRepository(database(s))
+
+
+def _dump(obj: Any) -> Any:
+    return obj.model_dump(mode="json") if hasattr(obj, "model_dump") else obj.__dict__
+
+
+@app.command("list")
+def kb_list(tenant: TenantOpt = None, status: str | None = None, as_json: JsonOpt = False) -> None:
+    """List articles."""
+    s, repo = _articles()
+    rows = repo.list_articles(tenant or s.default_tenant, status=status)
+    if as_json:
+        print_json([_dump(r) for r in rows])
+        return
+    for r in rows:
+        typer.echo(f"{r.article_id:40} {r.status:10} live={r.live_revision} latest={r.latest_revision}  {r.title}")
+
+
+@app.command("show")
+def kb_show(article_id: str, tenant: TenantOpt = None, as_json: JsonOpt = False) -> None:
+    """Show an article with its revisions and workflow events."""
+    s, repo = _articles()
+    t = tenant or s.default_tenant
+    art = repo.get_article(t, article_id)
+    if art is None:
+        error_exit(f"no article {article_id!r} in tenant {t!r}")
+    print_json({
+        "article": _dump(art),
+        "revisions": [{k: v for k, v in _dump(r).items() if k not in ("blocks",)}
+                      for r in repo.list_revisions(t, article_id)],
+        "events": [_dump(e) for e in repo.events(t, article_id)],
+    })
+
+
+@app.command("publish")
+def kb_publish(article_id: str, revision: Annotated[int | None, typer.Option()] = None, tenant: TenantOpt = None) -> None:
+    """Publish a revision (default: the latest) of an already-ingested article."""
+    from assist.errors import NotFoundError
+    from kb_ingest.indexing import Indexer
+
+    s = settings()
+    t = tenant or s.default_tenant
+
+    async def go(rt):
+        rev = revision
+        if rev is None:
+            art = rt.articles.get_article(t, article_id)
+            if art is None:
+                raise NotFoundError(f"no article {article_id!r} in tenant {t!r}")
+            rev = art.latest_revision
+        return rev, await Indexer.from_runtime(rt).publish(t, article_id, rev)
+
+    rev, deleted = with_runtime(s, go, need_llm=False)
+    typer.echo(f"published {article_id}@{rev} ({deleted} stale chunks removed)")
+
+
+@app.command("archive")
+def kb_archive(article_id: str, tenant: TenantOpt = None) -> None:
+    """Take an article out of search (its revisions are kept)."""
+    from kb_ingest.indexing import Indexer
+
+    s = settings()
+    n = with_runtime(s, lambda rt: Indexer.from_runtime(rt).archive(tenant or s.default_tenant, article_id),
+                     need_llm=False)
+    typer.echo(f"archived {article_id} ({n} chunks removed from the index)")
+
+
+@app.command("rollback")
+def kb_rollback(article_id: str, to: Annotated[int, typer.Option("--to")], tenant: TenantOpt = None) -> None:
+    """Serve an older revision again."""
+    from kb_ingest.indexing import Indexer
+
+    s = settings()
+    with_runtime(s, lambda rt: Indexer.from_runtime(rt).rollback(tenant or s.default_tenant, article_id, to),
+                 need_llm=False)
+    typer.echo(f"{article_id} now serves revision {to}")
+
+
+@app.command("reindex")
+def kb_reindex(
+    tenant: TenantOpt = None,
+    all_tenants: Annotated[bool, typer.Option("--all-tenants", help="Every tenant in the database.")] = False,
+    prune: Annotated[bool, typer.Option(
+        "--prune", help="Also delete the points no staged or live revision references (interrupted publishes)."
+    )] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Rebuild the vector index from the article store (idempotent, resumable).
+
+    Run it after switching the embedder (another model, or ASSIST_EMBEDDER__QUANTIZE=int8:
+    each has its own, new collection), after moving from the embedded engine to a Qdrant
+    server or cluster, or after losing the index. Re-ingesting the source files does not
+    do this: unchanged articles are skipped. With --prune it also removes orphaned points;
+    on a shared Qdrant server, not while a publish of the same tenant is running.
+    """
+    from kb_ingest.indexing import Indexer
+
+    s = settings()
+
+    async def go(rt):
+        ix = Indexer.from_runtime(rt)
+        tenants = rt.articles.tenant_ids() if all_tenants else [tenant or s.default_tenant]
+        reports = []
+        for t in tenants:
+            with progress_bars(quiet=as_json) as progress:
+                reports.append(await ix.reindex(t, prune=prune, progress=progress))
+        return reports, rt.embedder.model_id
+
+    reports, model_id = with_runtime(s, go, need_llm=False)
+    if as_json:
+        print_json({"embedder": model_id, "tenants": [r.model_dump() for r in reports]})
+        return
+    for r in reports:
+        typer.echo(
+            f"{r.tenant}: {r.revisions} revisions ({r.live} live), {r.chunks_total} chunks "
+            f"({r.chunks_embedded} embedded with {model_id}, {r.chunks_skipped} already indexed)"
+            + (f", {r.chunks_pruned} orphaned points deleted" if prune else "")
+        )
+
+
+@app.command("stats")
+def kb_stats(tenant: TenantOpt = None) -> None:
+    """Counts of articles by status and type, and chunks in the index."""
+    s, repo = _articles()
+    print_json(repo.stats(tenant or s.default_tenant))
