@@ -124,6 +124,7 @@ class ClaimReport:
 
 def _sentence_problem(sentence: str, evidence: str, *, min_support: float) -> str | None:
     """Why ``sentence`` is not supported by ``evidence`` (None when it is)."""
+    sentence, evidence = _nfkc(sentence), _nfkc(evidence)
     tokens = _content_tokens(sentence)
     if not tokens:
         return None
@@ -134,15 +135,21 @@ def _sentence_problem(sentence: str, evidence: str, *, min_support: float) -> st
     for v in numbers_in(sentence):
         if not any(abs(v - e) < 1e-9 for e in ev_numbers):
             return "number_mismatch"
-    # Polarity, clause by clause: the evidence clause a reply clause restates (the one
-    # sharing most of its tokens) must negate as often, modulo 2.
-    ev_clauses = [(c, _content_tokens(c)) for c in _clauses(evidence)]
+    # Polarity, clause by clause: the evidence clauses a reply clause restates (those
+    # sharing the most of its tokens, near ties included) must negate as often, modulo 2.
+    # Conservative on purpose: when the evidence says a thing and its opposite about the
+    # same subject, a sentence that could restate either is not supported.
+    ev_clauses = [(negation_count(c) % 2, _content_tokens(c)) for c in _clauses(evidence)]
     for clause in _clauses(sentence):
         ct = _content_tokens(clause)
         if len(ct) < 2 or not ev_clauses:
             continue
-        best, best_c = max(((_overlap(ct, et), c) for c, et in ev_clauses), key=lambda x: x[0])
-        if best >= 0.4 and negation_count(clause) % 2 != negation_count(best_c) % 2:
+        scored = [(_overlap(ct, et), parity) for parity, et in ev_clauses]
+        best = max(o for o, _ in scored)
+        if best < 0.4:
+            continue
+        mine = negation_count(clause) % 2
+        if any(parity != mine for o, parity in scored if o >= best - 0.05):
             return "negation_mismatch"
     return None
 
@@ -172,7 +179,6 @@ def check_claims(text: str, evidence: Mapping[int, str], *, style: Sequence[str]
         The reply without unsupported sentences, how many claims are supported, what was
         removed and why (``claim_removed:<reason>`` flags).
     """
-    text = _nfkc(text)
     out: list[str] = []
     removed: list[str] = []
     flags: list[str] = []
@@ -288,13 +294,12 @@ def check_policy(text: str, evidence: Mapping[int, str] | Sequence[str]) -> Poli
     """
     texts = list(evidence.values()) if isinstance(evidence, Mapping) else list(evidence)
     ev = "\n".join(_nfkc(t) for t in texts)
-    text = _nfkc(text)
     out: list[str] = []
     removed: list[str] = []
     flags: list[str] = []
     for s, e in sentence_spans(text):
         sentence = text[s:e]
-        missing, review = _policy_findings(_CITE.sub("", sentence), ev)
+        missing, review = _policy_findings(_nfkc(_CITE.sub("", sentence)), ev)
         if missing:
             removed.append(sentence)
             flags.extend(f"policy_removed:{k}" for k in missing)
