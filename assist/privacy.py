@@ -20,7 +20,10 @@ What is detected, and how a false positive is avoided:
 * International phone numbers, found by ``phonenumbers.PhoneNumberMatcher`` with
   leniency VALID (a number must be valid for its region) and written like a phone
   number (``+``/``00`` prefix or separators; a bare digit run is too ambiguous).
-* Tenant patterns, by default order numbers ``NV`` + 12 digits (``[ORDER_n]``).
+* Tenant patterns (``[KIND_n]``): a tenant's own identifiers, such as order or account
+  numbers, from its profile (``pii_patterns`` in ``profile.yaml``, see
+  :mod:`assist.profile`); the core itself has none. ``TenantRegistry.masker(tenant)``
+  keeps one masker per tenant.
 * Addresses, best effort: Chinese ``省/市/区/县`` + ``路/街/大道/巷`` + ``号`` (+ ``栋/单元/室``),
   English ``number + capitalised street name + St/Road/Ave...``.
 
@@ -54,11 +57,12 @@ __all__ = [
     "redact_for_log",
 ]
 
-DEFAULT_PATTERNS: dict[str, str] = {"ORDER": r"NV\d{10,16}"}
-"""Tenant patterns by placeholder kind; Nova's order numbers are ``NV`` + 12 digits."""
+DEFAULT_PATTERNS: dict[str, str] = {}
+"""Tenant patterns of a masker built without any: none. Identifier formats belong to a
+tenant (its ``profile.yaml``), never to the core."""
 
-# Numbers must not be glued to other letters or digits: "NV13812345678" is an order
-# number, not a phone number, and a digit run inside a longer run is not a number at all.
+# Numbers must not be glued to other letters or digits: "AB13812345678" is some kind of
+# reference, not a phone number, and a digit run inside a longer run is not a number at all.
 _NB = r"(?<![0-9A-Za-z])"
 _NA = r"(?![0-9A-Za-z])"
 
@@ -157,7 +161,7 @@ class PiiMasker:
 
     Args:
         extra_patterns: Tenant patterns as ``{KIND: regex}``; a match becomes ``[KIND_n]``.
-            Defaults to :data:`DEFAULT_PATTERNS` (Nova order numbers); pass ``{}`` for none.
+            Default: none (:data:`DEFAULT_PATTERNS`); a tenant's come from its profile.
         default_region: Region used to read international numbers written without a
             ``+`` country code (``"US"``: ``(415) 555-2671``).
         detect_addresses: Addresses are best effort; turn them off where false positives hurt.
@@ -179,12 +183,11 @@ class PiiMasker:
         patterns = DEFAULT_PATTERNS if extra_patterns is None else extra_patterns
         self._patterns: list[tuple[str, re.Pattern[str]]] = []
         for kind, rx in patterns.items():
-            if not re.fullmatch(r"[A-Z][A-Z0-9]*", kind):
+            # Letters only: placeholders are read back as [LETTERS_n] (unmask).
+            if not re.fullmatch(r"[A-Z]+", kind):
                 from assist.errors import ConfigError
 
-                raise ConfigError(
-                    f"PII pattern kind {kind!r} must be upper-case letters/digits, e.g. 'ORDER'"
-                )
+                raise ConfigError(f"PII pattern kind {kind!r} must be upper-case letters, e.g. 'ORDER'")
             try:
                 compiled = re.compile(_NB + "(?:" + rx + ")" + _NA)
             except re.error as e:
@@ -384,7 +387,7 @@ class PiiLogFilter(logging.Filter):
     propagated from child loggers.
 
     Args:
-        masker: The masker to use (default: one with the default tenant patterns).
+        masker: The masker to use (default: the generic detectors, no tenant patterns).
 
     Example:
         >>> handler = logging.StreamHandler()

@@ -26,9 +26,13 @@ def test_fixtures_are_what_they_claim() -> None:
     assert luhn.is_valid(VALID_CARD) and luhn.is_valid(VALID_CARD_16) and not luhn.is_valid(BAD_CARD)
 
 
+# A tenant pattern as a profile gives it (the sample tenant's order numbers): the core has none.
+ORDER_PATTERN = {"ORDER": r"NV\d{10,16}"}
+
+
 @pytest.fixture(scope="module")
 def masker() -> PiiMasker:
-    return PiiMasker()
+    return PiiMasker(extra_patterns=ORDER_PATTERN)
 
 
 @pytest.mark.parametrize(
@@ -102,10 +106,18 @@ def test_email_digits_are_not_a_phone(masker: PiiMasker) -> None:
 
 def test_order_number_digits_are_not_a_phone_and_pattern_is_per_tenant() -> None:
     text = "订单NV138123456789，工单TK-123456"
-    assert PiiMasker().mask(text).text == "订单[ORDER_1]，工单TK-123456"
+    assert PiiMasker(extra_patterns=ORDER_PATTERN).mask(text).text == "订单[ORDER_1]，工单TK-123456"
     custom = PiiMasker(extra_patterns={"TICKET": r"TK-\d{6}"})
     assert custom.mask(text).text == "订单NV138123456789，工单[TICKET_1]"
+    # The core has no tenant pattern: a generic masker leaves a tenant's identifiers alone
+    # (and still does not read the digits glued to letters as a phone number).
+    assert PiiMasker().mask(text).text == text
     assert PiiMasker(extra_patterns={}).mask("NV202411220001").text == "NV202411220001"
+
+
+def test_kinds_are_upper_case_letters() -> None:
+    with pytest.raises(ConfigError, match="upper-case letters"):
+        PiiMasker(extra_patterns={"ORDER2": r"X\d+"})
 
 
 def test_bad_tenant_pattern_is_a_config_error() -> None:
