@@ -25,7 +25,7 @@ from .engine import Database
 from .models import ApiKey, utcnow
 from .tenants import check_tenant, ensure_tenant
 
-Role = Literal["agent", "bot", "knowledge_manager", "evaluator", "admin"]
+Role = Literal["agent", "bot", "knowledge_manager", "evaluator", "admin", "supervisor"]
 KEY_PREFIX = "ak_"
 _PREFIX_LEN = 8
 # Writing last_used_at on every request would turn each read into a write; a minute is enough.

@@ -45,7 +45,7 @@ ARTICLE_STATUSES = ("draft", "in_review", "published", "archived")
 REVISION_STATES = ("draft", "in_review", "approved", "published", "superseded", "archived")
 INDEX_STATES = ("pending", "staged", "live", "failed")
 WORKFLOW_ACTIONS = ("create", "update", "submit", "approve", "publish", "archive", "rollback", "index_failed")
-KEY_ROLES = ("agent", "bot", "knowledge_manager", "evaluator", "admin")
+KEY_ROLES = ("agent", "bot", "knowledge_manager", "evaluator", "admin", "supervisor")
 SUGGESTION_KINDS = ("draft", "escalation", "qa", "summary", "chat")
 FEEDBACK_OUTCOMES = ("accepted", "edited", "rejected")
 
