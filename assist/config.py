@@ -256,6 +256,19 @@ class IngestSettings(BaseModel):
     chunk_overlap_tokens: int = 40
 
 
+class OpsSettings(BaseModel):
+    model_config = ConfigDict(use_attribute_docstrings=True)
+
+    retention_days: int | None = Field(default=None, ge=1)
+    """Imported conversations older than this are deleted by ``assist ops purge``; a tenant's
+    ``ops.yaml`` ``retention_days`` wins. None: kept until purged by hand."""
+    webhook_url: str | None = None
+    """Where red-line alerts and recoveries are POSTed (JSON); None: stored and counted only."""
+    webhook_timeout_s: float = 5.0
+    webhook_attempts: int = Field(default=4, ge=1)
+    """Tries per notice (exponential backoff); an undelivered notice is sent again later."""
+
+
 class ServerSettings(BaseModel):
     model_config = ConfigDict(use_attribute_docstrings=True)
 
@@ -308,6 +321,7 @@ class Settings(BaseSettings):
     routing: RoutingSettings = Field(default_factory=RoutingSettings)
     ingest: IngestSettings = Field(default_factory=IngestSettings)
     server: ServerSettings = Field(default_factory=ServerSettings)
+    ops: OpsSettings = Field(default_factory=OpsSettings)
 
     @field_validator("home")
     @classmethod

@@ -5,7 +5,7 @@ ideographs, extension A and the compatibility block. Kana and Hangul are *not* H
 they mark Japanese and Korean, which :func:`assist.text.lang.check_supported` refuses.
 
 Example:
-    >>> is_cjk("退"), is_cjk("a"), count_cjk("NovaBook 开不了机")
+    >>> is_cjk("退"), is_cjk("a"), count_cjk("MacBook 开不了机")
     (True, False, 4)
     >>> cjk_runs("退款 refund 到账")
     ['退款', '到账']
@@ -19,6 +19,7 @@ __all__ = [
     "CJK_RE",
     "CJK_RANGES",
     "CJK_RUN_RE",
+    "CJK_TEXT_RANGES",
     "OTHER_SCRIPT_RANGES",
     "OTHER_SCRIPT_RE",
     "cjk_runs",
@@ -29,6 +30,11 @@ __all__ = [
 
 CJK_RANGES = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
 """Han ideograph ranges, for use inside a regex character class: ``rf"[{CJK_RANGES}]"``."""
+
+CJK_TEXT_RANGES = "\u3000-\u9fff\uf900-\ufaff\uff00-\uffef"
+"""Characters of Chinese running text, written without spaces between them: Han, CJK
+punctuation (。、「」), kana and full-width forms (，：１). Two wrapped lines join
+without a space when one side ends or starts with one of these."""
 
 OTHER_SCRIPT_RANGES = (
     "\u3040-\u30ff"  # hiragana, katakana

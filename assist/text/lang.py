@@ -6,7 +6,7 @@ documents alike.
 Example:
     >>> detect_language("我的订单什么时候到？"), detect_language("Where is my order?")
     ('zh', 'en')
-    >>> detect_language("我的NovaBook Pro 14 开不了机")
+    >>> detect_language("我的MacBook Pro 14 开不了机")
     'zh'
 """
 

@@ -29,7 +29,20 @@ __all__ = [
 ARABIC = r"\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?"
 """Digits with optional thousands separators and decimals (``2,500``, ``1200.50``)."""
 
-_CN_DIGITS = {"零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
+_CN_DIGITS = {
+    "零": 0,
+    "〇": 0,
+    "一": 1,
+    "二": 2,
+    "两": 2,
+    "三": 3,
+    "四": 4,
+    "五": 5,
+    "六": 6,
+    "七": 7,
+    "八": 8,
+    "九": 9,
+}
 _CN_UNITS = {"十": 10, "百": 100, "千": 1000, "万": 10_000, "亿": 100_000_000}
 CN_NUMERAL_CHARS = "".join(_CN_DIGITS) + "".join(_CN_UNITS)
 
@@ -129,7 +142,14 @@ def _parse_tokens(tokens: list[str]) -> float | None:
         last_unit = unit
         zero = False
         after_unit = True
-    if digit is not None and after_unit and not zero and last_unit >= 100 and digit < 10 and digit == int(digit):
+    if (
+        digit is not None
+        and after_unit
+        and not zero
+        and last_unit >= 100
+        and digit < 10
+        and digit == int(digit)
+    ):
         return total + section + digit * last_unit / 10  # 两千五 = 2500, 一万五 = 15000
     return total + section + (digit or 0.0)
 

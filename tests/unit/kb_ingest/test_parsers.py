@@ -10,9 +10,16 @@ from pathlib import Path
 
 import pytest
 
-from assist.errors import InputError
+from assist.errors import ConfigError, InputError
 from assist.types import ArticleStatus, ArticleType, BlockKind, ParsedArticle
 from kb_ingest.parsers import markdown_to_blocks, parse_file, plain_text_to_markdown
+from kb_ingest.parsers.headers import (
+    FAQ_HEADERS_FILE,
+    FaqHeaders,
+    canon_header,
+    header_index,
+    load_faq_headers,
+)
 from tests.unit.kb_ingest.fixtures.make import (
     FIXTURES,
     make_docx,
@@ -22,7 +29,7 @@ from tests.unit.kb_ingest.fixtures.make import (
     make_xlsx,
 )
 
-pytestmark = pytest.mark.unit
+pytestmark = [pytest.mark.unit, pytest.mark.fast]
 
 MAX = 2_000_000
 
@@ -460,3 +467,45 @@ def test_pdf_heading_wrapped_over_two_lines_is_one_heading(tmp_path: Path) -> No
     doc.save(tmp_path / "wrap.pdf")
     a = parse_one(tmp_path / "wrap.pdf")
     assert a.blocks[0].heading_path == ("A very long document title that wraps",)
+
+
+# --------------------------------------------------------------------------- header aliases (resource file)
+
+
+def test_packaged_header_aliases_load_and_ship_as_package_data() -> None:
+    import tomllib
+
+    headers = load_faq_headers()
+    assert "标准问题" in headers.question and "entity_name" in headers.product
+    assert FAQ_HEADERS_FILE.parent.name == "resources" and FAQ_HEADERS_FILE.parent.parent.name == "kb_ingest"
+    pyproject = tomllib.loads((Path(__file__).resolve().parents[3] / "pyproject.toml").read_text("utf-8"))
+    patterns = pyproject["tool"]["setuptools"]["package-data"]["kb_ingest"]
+    assert any(FAQ_HEADERS_FILE.relative_to(FAQ_HEADERS_FILE.parents[1]).match(p) for p in patterns)
+
+
+@pytest.mark.parametrize(
+    ("content", "reason"),
+    [
+        ("question: [q]\nanswer: [a]\nid: [id]\ntext: [text]\nremark: [备注]\n", ":5: remark: unknown key"),
+        ("question: []\nanswer: [a]\nid: [id]\ntext: [text]\n", ":1: question: List should have at least 1"),
+        ("answer: [a]\nid: [id]\ntext: [text]\n", "question: Field required"),
+        (
+            "question: [q, 问题]\nanswer: [a, 问题]\nid: [id]\ntext: [text]\n",
+            "header '问题' is listed under both 'question' and 'answer'",
+        ),
+        ("question: [q]\nanswer: [a]\nid: [id]\ntext: [' _ ']\n", "header ' _ ' is empty"),
+        ("question: [q\nanswer: [a]\n", "invalid YAML"),
+    ],
+)
+def test_malformed_header_aliases_name_file_and_reason(tmp_path: Path, content: str, reason: str) -> None:
+    path = tmp_path / "faq_headers.yaml"
+    path.write_text(content, encoding="utf-8")
+    with pytest.raises(ConfigError) as e:
+        load_faq_headers(path)
+    assert str(path) in str(e.value) and reason in str(e.value)
+
+
+def test_header_aliases_match_ignoring_case_spaces_and_separators() -> None:
+    index = header_index(FaqHeaders(question=["Standard Question"], answer=["a"], id=["id"], text=["text"]))
+    assert index["standardquestion"] == "question"
+    assert canon_header("Alt-Questions") == "alt_questions" and canon_header("备注") is None
