@@ -1,8 +1,11 @@
 """AssistPipeline: the one object the CLI, the API and the evaluation harness use.
 
     conversation ─► validate ─► mask PII ─► retrieve ─► covered? ─┬─► curated FAQ answer
-                                                                   ├─► LLM draft ─► check citations
+                                                                   ├─► LLM draft ─► check each sentence
                                                                    └─► not covered ─► gap log
+
+Drafts come out as typed events (``assist/events.py``): sources, checked deltas, done (or
+error), the same for the JSON, SSE and OpenAI-compatible transports.
 
 Construction is explicit (``AssistPipeline.from_settings(settings)``); the embedded model
 server's lifecycle belongs to the caller (the service lifespan or the CLI).
@@ -27,26 +30,26 @@ from assist.db import Database
 from assist.drafting import (
     DraftWriter,
     Passage,
-    attribute_and_check,
-    check_citations,
     citations_for,
     make_passages,
     prompt_history,
 )
 from assist.embedders import make_embedder
 from assist.embedders.base import Embedder
-from assist.errors import InputError, LLMError, NotFoundError
-from assist.lang import check_supported
+from assist.errors import AssistError, InputError, LLMError, NotFoundError
+from assist.events import DeltaEvent, DoneEvent, DraftEvent, ErrorEvent, SourcesEvent
 from assist.llm import make_chat_model
 from assist.llm.base import ChatModel
 from assist.privacy import PiiMasker
 from assist.prompts import PromptLibrary
 from assist.rerank import make_reranker, make_rewriter
-from assist.retrieval import EntityResolver, RetrievalResult, Retriever
+from assist.retrieval import RetrievalResult, Retriever
 from assist.sparse import SparseEncoder
 from assist.stores import make_vector_store
 from assist.stores.base import VectorStore
+from assist.streaming import CheckedStream
 from assist.tenants import TenantRegistry
+from assist.text import check_supported
 from assist.types import (
     ArticleType,
     ChatMessage,
@@ -77,16 +80,16 @@ class AssistPipeline:
     masker: PiiMasker
     db: Database | None = None
     tenants: TenantRegistry | None = None
-    company: str = "Nova Electronics"
+    company: str | None = None
+    """A company name for every tenant's prompts (an override, e.g. for an evaluation run);
+    None: each tenant's profile display name (:meth:`company_for`)."""
     _writer: DraftWriter = field(init=False)
-    _entity_cache: dict[str, tuple[float, EntityResolver]] = field(default_factory=dict)
     _routing_embedder: Embedder | None = None
     on_event: Callable[[str, dict[str, Any]], None] | None = None
     """Metrics hook: ``on_event(name, fields)`` (the service feeds Prometheus with it)."""
 
     def __post_init__(self) -> None:
         self._writer = DraftWriter(llm=self.llm, prompts=self.prompts, company=self.company)
-        self.retriever.entities = self._entities
         if self.tenants is None:
             self.tenants = TenantRegistry(self.settings.tenants_dir)
 
@@ -112,6 +115,8 @@ class AssistPipeline:
         warm_up = getattr(reranker, "warm_up", None)
         if warm_up is not None:  # a misconfigured reranker fails at start, not on a search
             warm_up()
+        from assist.db.lookup import live_products
+
         retriever = Retriever(
             embedder=embedder,
             sparse=SparseEncoder(settings.sparse),
@@ -119,6 +124,9 @@ class AssistPipeline:
             settings=settings.retrieval,
             reranker=reranker,
             rewriter=make_rewriter(settings.retrieval, llm=llm, prompts=prompts),
+            # Entity carry-over knows the products of the tenant's live articles; the
+            # retriever caches them until the indexer's publish event (Indexer.on_publish).
+            entity_names=lambda tenant: live_products(db, tenant),
         )
         return cls(
             settings=settings,
@@ -138,6 +146,14 @@ class AssistPipeline:
         assert self.tenants is not None
         return self.tenants
 
+    def masker_for(self, tenant: str | None) -> PiiMasker:
+        """The tenant's masker (generic detectors + its profile's patterns); the generic one without a tenant."""
+        return self.registry.masker(tenant) if tenant else self.masker
+
+    def company_for(self, tenant: str, language: str) -> str:
+        """The name the drafting prompt uses: the override, else the tenant profile's display name."""
+        return self.company or self.registry.profile(tenant).company(language)
+
     @property
     def routing_embedder(self) -> Embedder:
         """The embedder ticket routing uses: ``settings.routing.embedder`` or the main one."""
@@ -149,25 +165,10 @@ class AssistPipeline:
             self._routing_embedder.warm_up()
         return self._routing_embedder
 
-    def _entities(self, tenant: str) -> EntityResolver | None:
-        if self.db is None:
-            return None
-        now = time.monotonic()
-        hit = self._entity_cache.get(tenant)
-        if hit and now - hit[0] < 60:
-            return hit[1]
-        from assist.db.lookup import live_products
-
-        products = live_products(self.db, tenant)
-        resolver = EntityResolver.from_names(products)
-        self._entity_cache[tenant] = (now, resolver)
-        return resolver
-
     def invalidate_entities(self, tenant: str | None = None) -> None:
-        if tenant is None:
-            self._entity_cache.clear()
-        else:
-            self._entity_cache.pop(tenant, None)
+        """Forget the tenant's known entities (kept for callers outside the service, such
+        as the evaluation harness; the service wires ``Indexer.on_publish`` instead)."""
+        self.retriever.invalidate_entities(tenant)
 
     def check_tenant(self, tenant: str) -> None:
         if self.db is not None:
@@ -213,7 +214,7 @@ class AssistPipeline:
         if len(query) > self.settings.retrieval.max_message_chars:
             raise InputError(f"the query is longer than {self.settings.retrieval.max_message_chars} characters")
         self.check_tenant(tenant)
-        masked = self.masker.mask(query).text
+        masked = self.masker_for(tenant).mask(query).text
         filters = SearchFilter(tenant=tenant, languages=languages, products=products, channels=channels, types=types)
         started = time.perf_counter()
         result = await self.retriever.retrieve(masked, filters, turns=turns, top_k=top_k, mode=mode)  # type: ignore[arg-type]
@@ -250,8 +251,7 @@ class AssistPipeline:
     async def _style(self, tenant: str, language: str) -> list[str]:
         """House-style phrases from the tenant's phrasebook articles."""
         filters = SearchFilter(tenant=tenant, languages=[language], types=[ArticleType.PHRASEBOOK])
-        sparse = self.retriever.sparse.encode_query("greeting apology soothing closing 问候 致歉 安抚 结束语")
-        hits = await self.store.search(dense=None, sparse=sparse, filters=filters, top_k=3)
+        hits = await self.retriever.lexical("greeting apology soothing closing 问候 致歉 安抚 结束语", filters, top_k=3)
         lines: list[str] = []
         for h in hits:
             for line in h.chunk.text.splitlines():
@@ -262,8 +262,9 @@ class AssistPipeline:
 
     def _not_covered(self, draft_id: str, language: str, turns: list[Turn], result: RetrievalResult,
                      mapping: dict[str, str], tenant: str) -> Draft:
-        apology = "抱歉，" if language == "zh" else "Sorry, "
-        text = self.prompts.render("not_covered", language, apology=apology, topic=None).strip()
+        wording = self.registry.profile(tenant).not_covered_for(language)
+        text = self.prompts.render("not_covered", language, apology=wording.apology, topic=None,
+                                   clarifying=wording.clarifying).strip()
         self._record_gap(tenant, turns[-1].text, language)
         self._emit("draft", status="not_covered")
         return Draft(id=draft_id, text=text, status="not_covered", language=language,  # type: ignore[arg-type]
@@ -281,24 +282,48 @@ class AssistPipeline:
             log.exception("could not record a knowledge gap")
 
     async def draft(self, conversation: Conversation) -> Draft:
-        """Draft the next agent reply for ``conversation``."""
-        final: Draft | None = None
-        async for event in self.draft_events(conversation):
-            if event["type"] == "done":
-                final = event["draft"]
-        assert final is not None
-        return final
+        """Draft the next agent reply for ``conversation`` (the events of
+        :meth:`draft_events`, collected; an error event is raised)."""
+        return (await self.draft_done(conversation)).draft
 
-    async def draft_events(self, conversation: Conversation) -> AsyncIterator[dict[str, Any]]:
-        """Stream a draft: ``sources`` first, then ``delta`` text events, then ``done``
-        with the final, citation-checked :class:`Draft`."""
+    async def draft_done(self, conversation: Conversation) -> DoneEvent:
+        """The final event of :meth:`draft_events` (draft, display text, masked turns)."""
+        async for event in self.draft_events(conversation):
+            if isinstance(event, ErrorEvent):
+                raise event.error
+            if isinstance(event, DoneEvent):
+                return event
+        raise AssertionError("draft_events ended without a done event")
+
+    async def draft_events(self, conversation: Conversation) -> AsyncIterator[DraftEvent]:
+        """Stream a draft as typed events (:mod:`assist.events`): ``sources`` first, then
+        checked ``delta`` pieces, then ``done`` with the final :class:`Draft` whose text is
+        the deltas joined. Bad input raises before the first event; a failure after it is
+        an ``error`` event."""
         draft_id = str(uuid.uuid4())
         language, turns, mapping, result = await self._prepare(conversation)
-        yield {"type": "sources", "draft_id": draft_id, "sources": result.chunks, "covered": result.covered,
-               "language": language}
+        yield SourcesEvent(draft_id=draft_id, sources=result.chunks, covered=result.covered, language=language)
+        try:
+            async for event in self._draft_body(draft_id, conversation.tenant, language, turns, mapping, result):
+                yield event
+        except AssistError as e:
+            self._emit("draft", status="error")
+            yield ErrorEvent(error=e)
+
+    async def _draft_body(self, draft_id: str, tenant: str, language: str, turns: list[Turn],
+                          mapping: dict[str, str], result: RetrievalResult) -> AsyncIterator[DraftEvent]:
+        """The three outcomes after retrieval: not covered, a curated answer, a model draft."""
+
+        def restore(text: str) -> str:
+            return self.masker.unmask(text, mapping)
+
+        def done(draft: Draft) -> DoneEvent:
+            return DoneEvent(draft=draft, display_text=restore(draft.text), turns=turns)
+
         if not result.covered:
-            yield {"type": "done", "draft": self._not_covered(draft_id, language, turns, result, mapping,
-                                                               conversation.tenant)}
+            draft = self._not_covered(draft_id, language, turns, result, mapping, tenant)
+            yield DeltaEvent(text=draft.text, display_text=restore(draft.text))
+            yield done(draft)
             return
         curated = await self._curated(turns[-1].text, result)
         if curated is not None:
@@ -306,54 +331,63 @@ class AssistPipeline:
             draft = Draft(id=draft_id, text=curated.chunk.answer or "", status="curated", language=language,  # type: ignore[arg-type]
                           citations=citations_for([1], passages), sources=result.chunks, masked=mapping)
             self._emit("draft", status="curated")
-            yield {"type": "delta", "text": draft.text}
-            yield {"type": "done", "draft": draft}
+            yield DeltaEvent(text=draft.text, display_text=restore(draft.text))
+            yield done(draft)
             return
         rs = self.settings.retrieval
         passages, flags = make_passages(result.chunks[: rs.draft_passages], max_chars=rs.passage_chars)
-        style = await self._style(conversation.tenant, language)
-        parts: list[str] = []
+        style = await self._style(tenant, language)
+        checked = CheckedStream(passages)
         started = time.perf_counter()
+        chars = 0
         try:
-            async for delta in self._writer.stream(turns, passages, language, style):
-                parts.append(delta)
-                yield {"type": "delta", "text": delta}
+            async for raw in self._generate(turns, passages, language, style,
+                                            company=self.company_for(tenant, language)):
+                chars += len(raw)
+                if piece := checked.feed(raw):
+                    yield DeltaEvent(text=piece, display_text=restore(piece))
         except LLMError as e:
+            if checked.text:  # text already went out: the caller must learn it is incomplete
+                raise
             self._emit("draft", status="no_draft")
-            yield {"type": "done", "draft": Draft(
-                id=draft_id, text="", status="no_draft", language=language,  # type: ignore[arg-type]
-                sources=result.chunks, flags=[*flags, "model_unavailable"], masked=mapping,
-                detail=f"no draft could be written: {e.message}")}
+            yield done(Draft(id=draft_id, text="", status="no_draft", language=language,  # type: ignore[arg-type]
+                             sources=result.chunks, flags=[*flags, "model_unavailable"], masked=mapping,
+                             detail=f"no draft could be written: {e.message}"))
             return
-        self._emit("llm", seconds=time.perf_counter() - started, chars=sum(len(p) for p in parts))
-        yield {"type": "done", "draft": self._finish(draft_id, "".join(parts), passages, flags, language,
-                                                      result, mapping)}
+        if piece := checked.close():
+            yield DeltaEvent(text=piece, display_text=restore(piece))
+        self._emit("llm", seconds=time.perf_counter() - started, chars=chars)
+        yield done(self._finish(draft_id, checked, passages, flags, language, result, mapping))
 
-    def _finish(self, draft_id: str, raw: str, passages: list[Passage], flags: list[str], language: str,
-                result: RetrievalResult, mapping: dict[str, str]) -> Draft:
-        first = check_citations(raw, len(passages))
-        text, grounding_flags = attribute_and_check(first.text, passages)
-        checked = check_citations(text, len(passages))  # picks up attributed markers
-        checked = type(checked)(checked.text, checked.used, first.invalid)
-        flags = list(flags) + grounding_flags
+    def _generate(self, turns: list[Turn], passages: list[Passage], language: str,
+                  style: list[str], *, company: str | None = None) -> AsyncIterator[str]:
+        """Raw text deltas of the model's reply to (turns, passages, language, style); the
+        caller checks and releases them sentence by sentence."""
+        return self._writer.stream(turns, passages, language, style, company=company)
+
+    def _finish(self, draft_id: str, checked: CheckedStream, passages: list[Passage], flags: list[str],
+                language: str, result: RetrievalResult, mapping: dict[str, str]) -> Draft:
+        used = checked.used()
+        flags = list(flags) + checked.flags()
         if checked.invalid:
             flags.append("invalid_citations_removed")
-        if not checked.used:
+        if not used:
             flags.append("no_citations")
         self._emit("draft", status="drafted")
         return Draft(id=draft_id, text=checked.text, status="drafted", language=language,  # type: ignore[arg-type]
-                     citations=citations_for(checked.used, passages), sources=result.chunks, flags=flags,
-                     invalid_citations=checked.invalid, masked=mapping)
+                     citations=citations_for(used, passages), sources=result.chunks, flags=flags,
+                     invalid_citations=list(checked.invalid), masked=mapping)
 
     # ------------------------------------------------------------------ escalation, QA, summary
     def _mask_conversation(self, conversation: Conversation) -> tuple[Conversation, dict[str, str]]:
-        texts, mapping = self.mask_texts([t.text for t in conversation.turns])
+        texts, mapping = self.mask_texts([t.text for t in conversation.turns], tenant=conversation.tenant)
         turns = [t.model_copy(update={"text": m}) for t, m in zip(conversation.turns, texts, strict=True)]
         return conversation.model_copy(update={"turns": turns}), mapping
 
-    def mask_texts(self, texts: list[str]) -> tuple[list[str], dict[str, str]]:
-        """Mask personal data in several texts with one shared placeholder mapping."""
-        results = self.masker.mask_many(texts)
+    def mask_texts(self, texts: list[str], *, tenant: str | None = None) -> tuple[list[str], dict[str, str]]:
+        """Mask personal data in several texts with one shared placeholder mapping (with the
+        tenant's patterns when ``tenant`` is given)."""
+        results = self.masker_for(tenant).mask_many(texts)
         mapping: dict[str, str] = {}
         for r in results:
             mapping.update(r.mapping)
@@ -391,7 +425,7 @@ class AssistPipeline:
         router = await rules.router(self.routing_embedder, category_names=self.settings.routing.label_names,
                                     max_in_scope_rejection=self.settings.routing.max_in_scope_rejection)
         text = " ".join(t.text for t in conversation.turns if t.role == "customer")[-2000:]
-        (result,) = await router.predict([self.masker.mask(text).text])
+        (result,) = await router.predict([self.masker_for(conversation.tenant).mask(text).text])
         return result
 
     async def escalate(self, conversation: Conversation, *, category: str | None = None
@@ -437,8 +471,8 @@ class AssistPipeline:
             raise InputError("the reply is too long to check")
         self.check_tenant(tenant)
         conv = truncate_conversation(conversation) if conversation else None
-        report = self.registry.checker(tenant, self.masker).check(reply, conversation=conv, cited_texts=cited_texts,
-                                                                 language=language)
+        report = self.registry.checker(tenant).check(reply, conversation=conv, cited_texts=cited_texts,
+                                                     language=language)
         return report, str(uuid.uuid4())
 
     async def summarize(self, conversation: Conversation) -> tuple[dict[str, Any], str]:

@@ -19,6 +19,7 @@ from __future__ import annotations
 import itertools
 import math
 import re
+import time
 import unicodedata
 from collections import Counter, OrderedDict, defaultdict
 from collections.abc import Callable, Sequence
@@ -375,20 +376,59 @@ class EntityResolver:
 
 
 # --------------------------------------------------------------------------- retriever
-EntitySource = Callable[[str], EntityResolver | None]
-"""``tenant -> EntityResolver``: the known entities of a tenant (None: no carry-over)."""
+EntityNames = Callable[[str], Sequence[str]]
+"""``tenant -> names``: the known entities of a tenant (the ``product`` of its live articles)."""
 
 
 @dataclass
 class Retriever:
+    """Hybrid search of a tenant's live knowledge (see the module docs).
+
+    Entity carry-over needs the tenant's known entities: ``entity_names`` loads them, the
+    retriever keeps one :class:`EntityResolver` per tenant and forgets it when told that
+    the tenant published (:meth:`invalidate_entities`, registered on the indexer's
+    ``on_publish`` event at assembly). ``entity_ttl_s`` bounds how stale the cache can be
+    when another process (the CLI) publishes into the same index.
+    """
+
     embedder: Embedder
     sparse: SparseEncoder
     store: VectorStore
     settings: RetrievalSettings
     reranker: Reranker | None = None
-    entities: EntitySource | None = None
+    entity_names: EntityNames | None = None
     rewriter: QueryRewriter | None = None
     max_per_article: int = 1
+    entity_ttl_s: float = 60.0
+    _entity_cache: dict[str, tuple[float, EntityResolver]] = field(default_factory=dict, init=False, repr=False)
+
+    def entities(self, tenant: str) -> EntityResolver | None:
+        """The tenant's entity resolver (None without ``entity_names``: no carry-over)."""
+        if self.entity_names is None:
+            return None
+        now = time.monotonic()
+        hit = self._entity_cache.get(tenant)
+        if hit is not None and now - hit[0] < self.entity_ttl_s:
+            return hit[1]
+        resolver = EntityResolver.from_names(self.entity_names(tenant))
+        self._entity_cache[tenant] = (now, resolver)
+        return resolver
+
+    def invalidate_entities(self, tenant: str | None = None) -> None:
+        """Forget the known entities of ``tenant`` (of every tenant when None): the
+        indexer's publish event calls this."""
+        if tenant is None:
+            self._entity_cache.clear()
+        else:
+            self._entity_cache.pop(tenant, None)
+
+    async def lexical(self, text: str, filters: SearchFilter, *, top_k: int) -> list[RetrievedChunk]:
+        """Sparse-only search, no entity scope, no rerank: for fixed cue words (the house
+        style phrases of a tenant's phrasebook), not for a customer's question."""
+        sparse = self.sparse.encode_query(text)
+        if not sparse.indices:
+            return []
+        return await self._search(None, sparse, filters, top_k, "sparse")
 
     async def retrieve(
         self,
@@ -421,7 +461,7 @@ class Retriever:
             return RetrievalResult(qtext, [], False, None, None, mode)
 
         entities: list[str] = []
-        if entity_scope and self.entities is not None and not filters.products:
+        if entity_scope and self.entity_names is not None and not filters.products:
             resolver = self.entities(filters.tenant)
             if resolver is not None and len(resolver):
                 entities = resolver.scope(texts, self.settings.entity_scope_size)

@@ -1,4 +1,11 @@
-"""One error envelope for the whole API: ``{"error": {"type", "message", "code"}}``.
+"""One error envelope for the whole API: ``{"error": {"type", "code", "message"}}``.
+
+The same object is the body of a JSON error response, the data of the draft stream's
+``event: error`` and the ``data:`` line of an OpenAI-compatible stream's error (OpenAI's
+and vLLM's outer shape ``{"error": {...}}``, with our fields): ``type`` is the class of
+error, one per HTTP status (in a stream, already 200, the status it would have had),
+``code`` the specific error for programs, ``message`` the explanation for people
+(:class:`serving.schemas.ErrorEnvelope`, documented on every route in the OpenAPI schema).
 
 Status codes: 400 bad input, 401/403 access, 404 not found, 409 conflict, 413 too large,
 422 validation, 429 rate limit, 503 a retryable backend failure (model server, vector
@@ -7,7 +14,9 @@ store, database), 502 a non-retryable one, 500 anything unexpected (logged, no d
 
 from __future__ import annotations
 
+import json
 import logging
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -23,6 +32,7 @@ from assist.errors import (
     NotFoundError,
     PermissionDeniedError,
 )
+from serving.schemas import ErrorEnvelope, ErrorInfo
 
 log = logging.getLogger("serving.errors")
 
@@ -32,11 +42,59 @@ _HTTP_TYPES = {400: "invalid_request", 401: "unauthorized", 403: "forbidden", 40
                503: "unavailable"}
 
 
-def envelope(status: int, message: str, code: str | None = None, *, type_: str | None = None,
+def error_body(status: int, message: str, code: str | None = None) -> ErrorEnvelope:
+    """The envelope for an error of HTTP ``status``."""
+    t = _HTTP_TYPES.get(status, "error")
+    return ErrorEnvelope(error=ErrorInfo(type=t, code=code or t, message=message))
+
+
+def envelope(status: int, message: str, code: str | None = None, *,
              headers: dict[str, str] | None = None) -> JSONResponse:
-    t = type_ or _HTTP_TYPES.get(status, "error")
-    return JSONResponse({"error": {"type": t, "message": message, "code": code or t}}, status_code=status,
-                        headers=headers)
+    """A JSON error response in the one envelope."""
+    return JSONResponse(error_body(status, message, code).model_dump(), status_code=status, headers=headers)
+
+
+def error_for(e: BaseException) -> tuple[int, ErrorEnvelope]:
+    """Status and envelope for an exception raised while answering (or streaming): the
+    product's errors say what they are; anything else is an internal error, logged here
+    and never described to the client."""
+    if isinstance(e, AssistError):
+        status = status_for(e)
+        if status >= 500:
+            log.warning("%s: %s", type(e).__name__, e.message)
+        return status, error_body(status, e.message, e.code)
+    log.error("unhandled error", exc_info=e)
+    return 500, error_body(500, "internal error; see the server log", "internal_error")
+
+
+def stream_error(e: BaseException) -> dict[str, Any]:
+    """The envelope of an error that ends a stream, as a JSON-ready dict."""
+    return error_for(e)[1].model_dump()
+
+
+def sse(data: Any, event: str | None = None) -> str:
+    """One server-sent event (``event:`` line only when named)."""
+    head = f"event: {event}\n" if event else ""
+    return f"{head}data: {json.dumps(data, ensure_ascii=False, default=str)}\n\n"
+
+
+def _doc(status: int, what: str) -> dict[str, Any]:
+    return {"model": ErrorEnvelope, "description": f"{what} (`error.type` = `{_HTTP_TYPES[status]}`)"}
+
+
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    400: _doc(400, "Bad input"),
+    401: _doc(401, "No or unknown API key"),
+    403: _doc(403, "The key's role may not do this"),
+    404: _doc(404, "Not found in the caller's tenant"),
+    413: _doc(413, "Request body too large"),
+    422: _doc(422, "The request does not match the schema"),
+    429: _doc(429, "Rate limit exceeded; see Retry-After"),
+    500: _doc(500, "Unexpected server error (logged)"),
+    502: _doc(502, "A backend failed and retrying will not help"),
+    503: _doc(503, "A backend (model server, vector store, database) is unavailable; retry later"),
+}
+"""The error responses every route documents in the OpenAPI schema, all in the one envelope."""
 
 
 def status_for(e: AssistError) -> int:
@@ -58,10 +116,8 @@ def status_for(e: AssistError) -> int:
 def install(app: FastAPI) -> None:
     @app.exception_handler(AssistError)
     async def _assist(_: Request, e: AssistError) -> JSONResponse:
-        status = status_for(e)
-        if status >= 500:
-            log.warning("%s: %s", type(e).__name__, e.message)
-        return envelope(status, e.message, e.code)
+        status, body = error_for(e)
+        return JSONResponse(body.model_dump(), status_code=status)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_: Request, e: RequestValidationError) -> JSONResponse:
@@ -77,5 +133,5 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def _unexpected(_: Request, e: Exception) -> JSONResponse:
-        log.exception("unhandled error")
-        return envelope(500, "internal error; see the server log", "internal_error")
+        status, body = error_for(e)
+        return JSONResponse(body.model_dump(), status_code=status)

@@ -14,6 +14,28 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+# ---------------------------------------------------------------- errors
+class ErrorInfo(BaseModel):
+    """What went wrong; the same fields in a JSON error response and in a stream's error
+    event (draft SSE ``event: error``, OpenAI-compatible ``data: {"error": ...}``)."""
+
+    type: str = Field(description="The class of error, one per HTTP status: invalid_request (400), "
+                                  "unauthorized (401), forbidden (403), not_found (404), conflict (409), "
+                                  "payload_too_large (413), validation_error (422), rate_limited (429), "
+                                  "internal_error (500), bad_gateway (502), unavailable (503, retry later). "
+                                  "In a stream, whose HTTP status is already 200, it names the status the "
+                                  "error would have had.")
+    code: str = Field(description="The specific error, stable for programs: e.g. invalid_input, not_found, "
+                                  "llm_error, validation_error, internal_error.")
+    message: str = Field(description="What happened and how to fix it, for people.")
+
+
+class ErrorEnvelope(BaseModel):
+    """The one error envelope of the API (also OpenAI's outer shape, ``{"error": {...}}``)."""
+
+    error: ErrorInfo
+
+
 # ---------------------------------------------------------------- search
 class SearchRequest(_Strict):
     query: str = Field(min_length=1, max_length=20_000)

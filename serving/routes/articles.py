@@ -70,7 +70,6 @@ async def _store(request: Request, caller, art: ParsedArticle, publish: bool) ->
     report = await ix.ingest_articles([art], tenant=caller.tenant, publish=publish, actor=caller.name)
     if report.errors:
         raise InputError("; ".join(e.error for e in report.errors))
-    request.app.state.pipeline.invalidate_entities(caller.tenant)
     return _public(_get(request.app.state.db, caller.tenant, art.meta.id))
 
 
@@ -130,7 +129,6 @@ async def upload(caller: KMDep, request: Request, files: Annotated[list[UploadFi
         report = await _indexer(request).ingest_paths(paths, tenant=caller.tenant, publish=publish, actor=caller.name)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    request.app.state.pipeline.invalidate_entities(caller.tenant)
     return IngestPublic(**report.model_dump(exclude={"errors"}), errors=[e.model_dump() for e in report.errors])
 
 
@@ -240,14 +238,12 @@ def approve(article_id: str, body: WorkflowRequest, caller: KMDep, db: DbDep) ->
 async def publish(article_id: str, body: WorkflowRequest, caller: KMDep, db: DbDep, request: Request) -> ArticlePublic:
     rev = _rev(db, caller.tenant, article_id, body.revision)
     await _indexer(request).publish(caller.tenant, article_id, rev, actor=caller.name, note=body.note)
-    request.app.state.pipeline.invalidate_entities(caller.tenant)
     return _public(_get(db, caller.tenant, article_id))
 
 
 @router.post("/{article_id}/archive", response_model=ArticlePublic, summary="Archive: out of search, kept for rollback")
 async def archive(article_id: str, body: WorkflowRequest, caller: KMDep, db: DbDep, request: Request) -> ArticlePublic:
     await _indexer(request).archive(caller.tenant, article_id, actor=caller.name, note=body.note)
-    request.app.state.pipeline.invalidate_entities(caller.tenant)
     return _public(_get(db, caller.tenant, article_id))
 
 
@@ -255,5 +251,4 @@ async def archive(article_id: str, body: WorkflowRequest, caller: KMDep, db: DbD
 async def rollback(article_id: str, body: RollbackRequest, caller: KMDep, db: DbDep, request: Request) -> ArticlePublic:
     await _indexer(request).rollback(caller.tenant, article_id, body.to_revision, actor=caller.name,
                                       note=body.note)
-    request.app.state.pipeline.invalidate_entities(caller.tenant)
     return _public(_get(db, caller.tenant, article_id))

@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import AsyncIterator
 from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import StreamingResponse
 
-from assist.errors import AssistError
-from assist.types import Conversation, Draft
+from assist.events import DeltaEvent, DoneEvent, ErrorEvent, SourcesEvent
+from assist.types import Conversation, Draft, Turn
 from serving.deps import AgentDep, PipelineDep
-from serving.errors import status_for
+from serving.errors import ERROR_RESPONSES, sse, stream_error
 from serving.routes.search import source_public
 from serving.schemas import (
     ConversationIn,
@@ -25,7 +24,7 @@ from serving.schemas import (
     SummaryPublic,
 )
 
-router = APIRouter(prefix="/v1/assist", tags=["assist"])
+router = APIRouter(prefix="/v1/assist", tags=["assist"], responses=ERROR_RESPONSES)
 
 
 def conversation(body: ConversationIn, tenant: str) -> Conversation:
@@ -47,21 +46,39 @@ def record(request: Request, tenant: str, kind: str, suggestion_id: str, req: di
     SuggestionRepository(request.app.state.db).add(tenant, kind, req, resp, id=suggestion_id)
 
 
-def _sse(event: str, data: Any) -> str:
-    return f"event: {event}\ndata: {json.dumps(data, ensure_ascii=False, default=str)}\n\n"
+DRAFT_STREAM_DOC = """With `stream: true` the answer is `text/event-stream`, the events of the core's draft
+(`assist/events.py`), in order:
+
+* `event: sources` `{"draft_id", "covered", "language", "sources": [SourcePublic]}`
+* `event: delta` `{"text", "display_text"}`, zero or more: whole, checked sentences (dropped
+  citations are gone, attributed ones in); `text` keeps masked personal data as placeholders,
+  `display_text` restores it for the agent's screen
+* `event: done` a `DraftPublic`: its `text`/`display_text` are the deltas joined
+* or, instead of `done`, `event: error` with the one error envelope `{"error": {"type", "code", "message"}}`
+
+Bad input is refused before the stream starts, as a normal JSON error."""
+
+
+def _sources(ev: SourcesEvent) -> dict[str, Any]:
+    return {"draft_id": ev.draft_id, "covered": ev.covered, "language": ev.language,
+            "sources": [source_public(s).model_dump() for s in ev.sources]}
+
+
+def _record_draft(request: Request, pipe, conv: Conversation, done: DoneEvent) -> DraftPublic:
+    out = draft_public(done.draft, done.display_text)
+    record(request, conv.tenant, "draft", done.draft.id, masked_request(pipe, done.turns, conv.channel),
+           out.model_dump(mode="json", exclude={"display_text"}))
+    return out
 
 
 @router.post("/draft", response_model=DraftPublic,
              summary="Draft a cited reply (set stream=true for server-sent events)",
-             responses={200: {"content": {"text/event-stream": {}}}})
+             description=DRAFT_STREAM_DOC,
+             responses={200: {"content": {"text/event-stream": {"schema": {"type": "string"}}}}})
 async def draft(body: DraftRequest, caller: AgentDep, pipe: PipelineDep, request: Request):
     conv = conversation(body, caller.tenant)
     if not body.stream:
-        d = await pipe.draft(conv)
-        out = draft_public(d, pipe.restore(d))
-        record(request, caller.tenant, "draft", d.id, _masked_request(pipe, conv), out.model_dump(
-            mode="json", exclude={"display_text"}))
-        return out
+        return _record_draft(request, pipe, conv, await pipe.draft_done(conv))
 
     # Validate before the stream starts, so bad input is a normal error response.
     events = pipe.draft_events(conv)
@@ -69,27 +86,33 @@ async def draft(body: DraftRequest, caller: AgentDep, pipe: PipelineDep, request
 
     async def gen() -> AsyncIterator[str]:
         try:
-            yield _sse("sources", {"draft_id": first["draft_id"], "covered": first["covered"],
-                                   "language": first["language"],
-                                   "sources": [source_public(s).model_dump() for s in first["sources"]]})
+            assert isinstance(first, SourcesEvent)
+            yield sse(_sources(first), "sources")
             async for ev in events:
-                if ev["type"] == "delta":
-                    yield _sse("delta", {"text": ev["text"]})
-                elif ev["type"] == "done":
-                    d = ev["draft"]
-                    out = draft_public(d, pipe.restore(d))
-                    record(request, caller.tenant, "draft", d.id, _masked_request(pipe, conv),
-                           out.model_dump(mode="json", exclude={"display_text"}))
-                    yield _sse("done", out.model_dump(mode="json"))
-        except AssistError as e:
-            yield _sse("error", {"error": {"type": e.code, "message": e.message, "code": status_for(e)}})
+                if isinstance(ev, DeltaEvent):
+                    yield sse({"text": ev.text, "display_text": ev.display_text}, "delta")
+                elif isinstance(ev, DoneEvent):
+                    yield sse(_record_draft(request, pipe, conv, ev).model_dump(mode="json"), "done")
+                elif isinstance(ev, ErrorEvent):
+                    yield sse(stream_error(ev.error), "error")
+        except Exception as e:  # the stream has started: the error travels as an event
+            yield sse(stream_error(e), "error")
 
     return StreamingResponse(gen(), media_type="text/event-stream",
                              headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
 
 
+def masked_request(pipe, turns: list[Turn], channel: str | None) -> dict[str, Any]:
+    """What is stored of a draft request: the turns as the core masked them (the channel,
+    a free label the core does not read, masked here)."""
+    return {"turns": [{"role": t.role, "text": t.text} for t in turns],
+            "channel": pipe.masker.mask(channel).text if channel else channel}
+
+
 def _masked_request(pipe, conv: Conversation) -> dict[str, Any]:
-    texts, _ = pipe.mask_texts([t.text for t in conv.turns])
+    # Escalation and summary mask inside the pipeline but do not hand the masked turns
+    # back yet, so their stored copy is masked here.
+    texts, _ = pipe.mask_texts([t.text for t in conv.turns], tenant=conv.tenant)
     return {"turns": [{"role": t.role, "text": m} for t, m in zip(conv.turns, texts, strict=True)],
             "channel": conv.channel}
 
@@ -111,7 +134,7 @@ async def qa(body: QARequest, caller: AgentDep, pipe: PipelineDep, request: Requ
     report, sid = await pipe.qa(body.reply, tenant=caller.tenant, conversation=conv, cited_texts=body.cited_texts,
                                 language=body.language)
     out = QAPublic(id=sid, **report.model_dump())
-    record(request, caller.tenant, "qa", sid, {"reply": pipe.masker.mask(body.reply).text},
+    record(request, caller.tenant, "qa", sid, {"reply": pipe.masker_for(caller.tenant).mask(body.reply).text},
            out.model_dump(mode="json"))
     return out
 

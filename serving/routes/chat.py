@@ -9,21 +9,23 @@ messages are not instructions to our model: the knowledge base and house style g
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import AsyncIterator
 from typing import Any, Literal
 
+import anyio
 from fastapi import APIRouter, Request
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from assist.errors import AssistError, InputError
+from assist.errors import InputError
+from assist.events import DeltaEvent, DoneEvent, ErrorEvent
 from assist.types import Conversation, Draft, Turn
 from serving.deps import AgentDep, PipelineDep
+from serving.errors import ERROR_RESPONSES, sse, stream_error
 from serving.routes.assist import record
 
-router = APIRouter(prefix="/v1", tags=["openai-compatible"])
+router = APIRouter(prefix="/v1", tags=["openai-compatible"], responses=ERROR_RESPONSES)
 
 MODEL_ID = "assist-kb"
 
@@ -34,14 +36,36 @@ class ChatMessageIn(BaseModel):
     content: str | list[dict[str, Any]] | None = None
 
 
+class StreamOptions(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    include_usage: bool = False
+    """Send a last chunk with ``usage`` and no choices (OpenAI's and vLLM's behaviour)."""
+
+
 class ChatCompletionRequest(BaseModel):
     model_config = ConfigDict(extra="allow")  # OpenAI clients send many optional fields
     model: str = MODEL_ID
     messages: list[ChatMessageIn] = Field(min_length=1, max_length=5000)
     stream: bool = False
+    stream_options: StreamOptions | None = None
     temperature: float | None = None
     max_tokens: int | None = None
     user: str | None = None
+
+
+CHAT_DOC = """OpenAI's chat completions protocol. The answer is the knowledge base's grounded draft for
+the conversation's last user message; `citations` and `assist` are extension fields.
+
+`usage` counts the tokens of the request's messages and of the answer with the service's
+tokenizer (the embedder's): what the client sent and received, not the knowledge passages the
+service adds for its own model.
+
+With `stream: true` the answer is `text/event-stream` of `chat.completion.chunk` objects, each
+delta a whole, checked sentence (the same final text as without streaming), then `data: [DONE]`.
+With `stream_options: {"include_usage": true}` every chunk carries `"usage": null` and a last
+chunk before `[DONE]` carries `usage` with `choices: []`. An error after the stream started is a
+`data:` line with the one error envelope `{"error": {"type", "code", "message"}}` (OpenAI's outer
+shape), then `data: [DONE]`."""
 
 
 def _text(content: str | list[dict[str, Any]] | None) -> str:
@@ -71,53 +95,83 @@ def _extension(d: Draft) -> dict[str, Any]:
     }
 
 
+def _answer(done: DoneEvent) -> str:
+    """The assistant message: the draft for display, or why there is none."""
+    return done.display_text if done.draft.status != "no_draft" else (done.draft.detail or "")
+
+
+async def _usage(pipe, body: ChatCompletionRequest, answer: str) -> dict[str, int]:
+    count = pipe.embedder.count_tokens
+
+    def run() -> dict[str, int]:
+        prompt = sum(count(_text(m.content)) for m in body.messages)
+        completion = count(answer)
+        return {"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": prompt + completion}
+
+    return await anyio.to_thread.run_sync(run)
+
+
+def _record(request: Request, tenant: str, conv: Conversation, d: Draft) -> None:
+    record(request, tenant, "chat", d.id, {"turns": len(conv.turns)}, {"text": d.text, "status": d.status})
+
+
 @router.get("/models", summary="OpenAI-compatible model list")
 def models(caller: AgentDep) -> dict[str, Any]:
     return {"object": "list", "data": [{"id": MODEL_ID, "object": "model", "created": 0, "owned_by": "assist"}]}
 
 
-@router.post("/chat/completions", summary="OpenAI-compatible chat completion grounded in the knowledge base")
+@router.post("/chat/completions", summary="OpenAI-compatible chat completion grounded in the knowledge base",
+             description=CHAT_DOC,
+             responses={200: {"content": {"text/event-stream": {"schema": {"type": "string"}}}}})
 async def chat_completions(body: ChatCompletionRequest, caller: AgentDep, pipe: PipelineDep, request: Request):
     conv = _conversation(body, caller.tenant)
     created = int(time.time())
     if not body.stream:
-        d = await pipe.draft(conv)
-        text = pipe.restore(d) if d.status != "no_draft" else (d.detail or "")
-        record(request, caller.tenant, "chat", d.id, {"turns": len(conv.turns)}, {"text": d.text, "status": d.status})
+        done = await pipe.draft_done(conv)
+        d, text = done.draft, _answer(done)
+        _record(request, caller.tenant, conv, d)
         return {
             "id": f"chatcmpl-{d.id}", "object": "chat.completion", "created": created, "model": body.model,
             "choices": [{"index": 0, "message": {"role": "assistant", "content": text},
                          "finish_reason": "stop"}],
-            "usage": {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0},
+            "usage": await _usage(pipe, body, text),
             **_extension(d),
         }
 
     events = pipe.draft_events(conv)
     first = await events.__anext__()  # validation errors surface before streaming starts
-    cid = f"chatcmpl-{first['draft_id']}"
+    cid = f"chatcmpl-{first.draft_id}"  # type: ignore[union-attr]
+    include_usage = bool(body.stream_options and body.stream_options.include_usage)
 
-    def chunk(delta: dict[str, Any], finish: str | None = None, extra: dict[str, Any] | None = None) -> str:
-        payload = {"id": cid, "object": "chat.completion.chunk", "created": created, "model": body.model,
-                   "choices": [{"index": 0, "delta": delta, "finish_reason": finish}], **(extra or {})}
-        return f"data: {json.dumps(payload, ensure_ascii=False, default=str)}\n\n"
+    def chunk(delta: dict[str, Any] | None, finish: str | None = None, extra: dict[str, Any] | None = None,
+              usage: dict[str, int] | None = None) -> str:
+        payload: dict[str, Any] = {"id": cid, "object": "chat.completion.chunk", "created": created,
+                                   "model": body.model,
+                                   "choices": [] if delta is None else [{"index": 0, "delta": delta,
+                                                                         "finish_reason": finish}],
+                                   **(extra or {})}
+        if include_usage:
+            payload["usage"] = usage
+        return sse(payload)
 
     async def gen() -> AsyncIterator[str]:
-        yield chunk({"role": "assistant", "content": ""})
         try:
+            yield chunk({"role": "assistant", "content": ""})
             async for ev in events:
-                if ev["type"] == "delta":
-                    yield chunk({"content": ev["text"]})
-                elif ev["type"] == "done":
-                    d: Draft = ev["draft"]
-                    if d.status in ("not_covered",):
-                        yield chunk({"content": d.text})
-                    elif d.status == "no_draft":
-                        yield chunk({"content": d.detail or ""})
-                    record(request, caller.tenant, "chat", d.id, {"turns": len(conv.turns)},
-                           {"text": d.text, "status": d.status})
+                if isinstance(ev, DeltaEvent):
+                    yield chunk({"content": ev.display_text})
+                elif isinstance(ev, DoneEvent):
+                    d = ev.draft
+                    if d.status == "no_draft" and d.detail:  # no deltas came: say why, as the JSON answer does
+                        yield chunk({"content": d.detail})
+                    _record(request, caller.tenant, conv, d)
                     yield chunk({}, "stop", _extension(d))
-        except AssistError as e:
-            yield f"data: {json.dumps({'error': {'type': e.code, 'message': e.message}})}\n\n"
+                    if include_usage:
+                        yield chunk(None, usage=await _usage(pipe, body, _answer(ev)))
+                elif isinstance(ev, ErrorEvent):
+                    yield sse(stream_error(ev.error))
+        except Exception as e:  # the stream has started: the error travels as a data line
+            yield sse(stream_error(e))
         yield "data: [DONE]\n\n"
 
     return StreamingResponse(gen(), media_type="text/event-stream", headers={"Cache-Control": "no-cache"})
