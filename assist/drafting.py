@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from assist.injection import sanitize
 from assist.llm.base import ChatModel
+from assist.profile import neutral_profile
 from assist.prompts import PromptLibrary
 from assist.types import ChatMessage, Citation, GenSettings, RetrievedChunk, Turn
 
@@ -159,15 +160,18 @@ class DraftWriter:
 
     llm: ChatModel
     prompts: PromptLibrary
-    company: str = "Nova Electronics"
+    company: str | None = None
+    """The name the prompt gives the company; per call ``company=`` (the tenant profile's
+    display name) wins, and without either the neutral profile's name is used."""
     gen: GenSettings | None = None
     history_turns: int = 4
 
     def messages(self, turns: Sequence[Turn], passages: Sequence[Passage], language: str,
-                 style: Sequence[str]) -> list[ChatMessage]:
+                 style: Sequence[str], *, company: str | None = None) -> list[ChatMessage]:
         question = prompt_history(turns[-1:], language)[0]["text"] if turns else ""
         history = prompt_history(turns[-self.history_turns - 1:-1], language)
-        system = self.prompts.render("draft_reply", language, company=self.company, style=list(style))
+        company = company or self.company or neutral_profile().company(language)
+        system = self.prompts.render("draft_reply", language, company=company, style=list(style))
         user = self.prompts.render(
             "draft_reply_input",
             language,
@@ -177,12 +181,16 @@ class DraftWriter:
         )
         return [ChatMessage(role="system", content=system), ChatMessage(role="user", content=user)]
 
-    async def generate(self, turns, passages, language: str, style: Sequence[str]) -> str:
-        completion = await self.llm.complete(self.messages(turns, passages, language, style), settings=self._gen())
+    async def generate(self, turns, passages, language: str, style: Sequence[str], *,
+                       company: str | None = None) -> str:
+        completion = await self.llm.complete(self.messages(turns, passages, language, style, company=company),
+                                             settings=self._gen())
         return completion.text
 
-    async def stream(self, turns, passages, language: str, style: Sequence[str]) -> AsyncIterator[str]:
-        async for delta in self.llm.stream(self.messages(turns, passages, language, style), settings=self._gen()):
+    async def stream(self, turns, passages, language: str, style: Sequence[str], *,
+                     company: str | None = None) -> AsyncIterator[str]:
+        async for delta in self.llm.stream(self.messages(turns, passages, language, style, company=company),
+                                           settings=self._gen()):
             yield delta
 
     def _gen(self) -> GenSettings:

@@ -24,7 +24,7 @@ def feedback(body: FeedbackRequest, caller: AgentDep, db: DbDep, request: Reques
         raise InputError("outcome 'rejected' needs a reason")
     diff = None
     final_text = body.final_text
-    masker = request.app.state.pipeline.masker
+    masker = request.app.state.pipeline.masker_for(caller.tenant)
     if final_text:
         final_text = masker.mask(final_text).text  # stored texts never carry personal data
         original = str((suggestion.response or {}).get("text", ""))
