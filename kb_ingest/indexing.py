@@ -333,7 +333,9 @@ class Indexer:
     async def _publish_lock(self, tenant: str, article_id: str) -> AsyncIterator[None]:
         async with self._locks.hold([(tenant, article_id)]):
             cm = self._articles.publish_lock(tenant, article_id)
-            await anyio.to_thread.run_sync(cm.__enter__)
+            # Shielded: a request cancelled while it waits must not leave the lock taken.
+            with anyio.CancelScope(shield=True):
+                await anyio.to_thread.run_sync(cm.__enter__)
             try:
                 yield
             finally:

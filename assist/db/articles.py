@@ -9,18 +9,26 @@ An article has numbered, immutable revisions. Each revision moves through
 
 and exactly one revision at most is *live* (``articles.live_revision``): the one search
 serves. Making a revision live supersedes the previous live one in the same transaction.
+
+Publishing never moves the pointer backwards: a ``publish`` of a revision older than the live
+one (the loser of two concurrent updates) leaves the newer one live and marks the older
+``superseded``; only ``rollback`` serves an older revision again, and only on purpose.
+The pointer changes under a row lock (``SELECT ... FOR UPDATE`` on PostgreSQL; SQLite's
+``BEGIN IMMEDIATE`` write lock), so the check and the change are one step. The index side is
+serialised by :meth:`ArticleRepository.publish_lock` (see ``kb_ingest.indexing``).
 Who may publish directly from draft is a role decision made by the caller (``serving``);
 this module enforces the state machine only.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from typing import Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select, text, update
 from sqlalchemy.orm import Session
 
 from assist.errors import ConflictError, InputError, NotFoundError
@@ -426,6 +434,12 @@ class ArticleRepository:
                         f"cannot roll back to revision {revision} of {article_id!r}: it was never "
                         "published; submit and publish it instead"
                     )
+            if action == "publish" and art.live_revision is not None and revision < art.live_revision:
+                # A newer revision went live first (concurrent updates): never serve the older.
+                _supersede_unpublished(s, art, row, actor)
+                s.flush()
+                s.refresh(row)
+                return _revision_record(row)
             if target == "published":
                 _make_live(s, art, row)
             elif target == "archived":
@@ -499,6 +513,9 @@ class ArticleRepository:
             row = _get_revision_or_404(s, tenant, article_id, revision)
             if art.live_revision == revision and row.state == "published":
                 return
+            if art.live_revision is not None and revision < art.live_revision and row.state != "superseded":
+                _supersede_unpublished(s, art, row, actor)
+                return
             if row.state not in _LIVE_FROM:
                 raise ConflictError(
                     f"cannot make revision {revision} of {article_id!r} live: it is {row.state}; "
@@ -507,6 +524,63 @@ class ArticleRepository:
             _make_live(s, art, row)
             art.status = "published"
             _event(s, tenant, article_id, revision, "publish", actor, "set_live")
+
+    # ---------------------------------------------------------------- publish coordination
+
+    @contextmanager
+    def publish_lock(self, tenant: str, article_id: str) -> Iterator[None]:
+        """Hold the article's publish lock across processes while the index switches.
+
+        PostgreSQL: a session advisory lock on its own connection (a row lock would need a
+        transaction held open across the index calls, blocking every other writer of the
+        row, and a transaction of the caller's would then wait for itself). SQLite: nothing
+        to do here; the embedded vector store admits one process, so the in-process lock of
+        the indexer already covers every publisher. Blocking: call it from a worker thread.
+        """
+        if self.db.dialect != "postgresql":
+            yield
+            return
+        key = f"assist-publish/{check_tenant(tenant)}/{article_id}"
+        conn = self.db.engine.connect()
+        try:
+            conn.execute(text("SELECT pg_advisory_lock(hashtextextended(:k, 0))"), {"k": key})
+            conn.commit()
+            try:
+                yield
+            finally:
+                conn.execute(text("SELECT pg_advisory_unlock(hashtextextended(:k, 0))"), {"k": key})
+                conn.commit()
+        finally:
+            conn.close()
+
+    def begin_publish(self, tenant: str, article_id: str, revision: int) -> None:
+        """Record, in its own committed transaction, that the index is being switched to
+        ``revision``: if the process dies before the pointer moves, :meth:`unfinished_publishes`
+        names the article and the indexer's recovery makes the index match the database."""
+        with self.db.session() as s:
+            s.execute(
+                update(Article)
+                .where(Article.tenant == check_tenant(tenant), Article.article_id == article_id)
+                .values(publishing_revision=revision)
+            )
+
+    def end_publish(self, tenant: str, article_id: str) -> None:
+        """Clear the in-flight mark: the index now matches the database (the indexer calls it
+        last, after the clean-up, so a publish killed during the clean-up is still found)."""
+        with self.db.session() as s:
+            s.execute(
+                update(Article)
+                .where(Article.tenant == check_tenant(tenant), Article.article_id == article_id)
+                .values(publishing_revision=None)
+            )
+
+    def unfinished_publishes(self, tenant: str | None = None) -> list[tuple[str, str]]:
+        """``(tenant, article_id)`` of every article whose last publish did not finish."""
+        q = select(Article.tenant, Article.article_id).where(Article.publishing_revision.is_not(None))
+        if tenant is not None:
+            q = q.where(Article.tenant == check_tenant(tenant))
+        with self.db.session(readonly=True) as s:
+            return [(t, a) for t, a in s.execute(q.order_by(Article.tenant, Article.article_id))]
 
 
 # -------------------------------------------------------------------- helpers
@@ -571,6 +645,15 @@ def _make_live(s: Session, art: Article, row: ArticleRevision) -> None:
         .values(live_revision=row.revision, status="published", updated_at=utcnow(), **_meta_columns(meta))
     )
     s.refresh(art)
+
+
+def _supersede_unpublished(s: Session, art: Article, row: ArticleRevision, actor: str | None) -> None:
+    """The older revision of a publish race: it never goes live; the newer live one stays."""
+    if row.state in ("draft", "approved", "published"):
+        s.execute(_set_state(art.tenant, art.article_id, row.revision, "superseded"))
+    art.updated_at = utcnow()
+    _event(s, art.tenant, art.article_id, row.revision, "update", actor,
+           f"not published: revision {art.live_revision}, newer, went live first")
 
 
 def _was_published(s: Session, tenant: str, article_id: str, revision: int) -> bool:

@@ -52,3 +52,16 @@ def latest_revisions(db: Database, tenant: str, article_ids: Sequence[str]) -> d
                 if latest.get(r.article_id) == r.revision:
                     out[r.article_id] = _revision_record(r)
     return out
+
+
+def live_pointers(db: Database, tenant: str, article_ids: Sequence[str]) -> dict[str, int | None]:
+    """``article_id -> live_revision`` (None: nothing live) for the articles that exist."""
+    out: dict[str, int | None] = {}
+    ids = list(dict.fromkeys(article_ids))
+    with db.session(readonly=True) as s:
+        for start in range(0, len(ids), 500):
+            q = select(Article.article_id, Article.live_revision).where(
+                Article.tenant == tenant, Article.article_id.in_(ids[start : start + 500])
+            )
+            out.update(dict(s.execute(q).all()))  # type: ignore[arg-type]
+    return out
