@@ -29,7 +29,7 @@ from assist.runtime import open_runtime
 from serving import errors
 from serving.deps import RateLimiter
 from serving.metrics import Metrics, MetricsMiddleware
-from serving.routes import articles, assist, chat, feedback, health, search
+from serving.routes import articles, assist, chat, feedback, health, search, tenant
 
 log = logging.getLogger("serving")
 STATIC = Path(__file__).resolve().parent / "static"
@@ -120,6 +120,10 @@ def create_app(settings: Settings, *, llm: ChatModel | None = None, pipeline: An
             app.state.db = rt.db
             app.state.pipeline = pipe
             app.state.indexer = indexer or Indexer.from_runtime(rt, batch_size=256)
+            try:  # finish publishes a killed process left half done (index = live pointer)
+                await app.state.indexer.recover()
+            except Exception:
+                log.exception("could not recover interrupted publishes; `assist reindex` repairs them")
             # Models, tenant rules and entity resolvers live as long as the process: move them
             # out of the cyclic collector's generations, so a collection triggered by a request
             # does not walk them (tens of ms per full collection with a large heap).
@@ -155,7 +159,8 @@ def create_app(settings: Settings, *, llm: ChatModel | None = None, pipeline: An
             return errors.envelope(413, f"request body over {settings.server.max_request_bytes} bytes")
         return await call_next(request)
 
-    for r in (search.router, assist.router, chat.router, articles.router, feedback.router, health.router):
+    for r in (search.router, assist.router, chat.router, articles.router, feedback.router, health.router,
+              tenant.router):
         app.include_router(r, responses=errors.ERROR_RESPONSES)
     if (STATIC / "widget").exists():
         app.mount("/widget", StaticFiles(directory=STATIC / "widget", html=True), name="widget")
