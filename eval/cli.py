@@ -60,13 +60,15 @@ def _emit(outcome: Any, ctx: Any, *, as_json: bool, report: Path | None, save: P
 
 
 def _run(fn: Callable[[Any], Awaitable[Any]], *, as_json: bool, report: Path | None, save: Path | None = None,
-         llm: Any = None) -> None:
-    """Open a context, run ``fn(ctx)``, store and print the outcome; map errors to exit 2."""
+         need_llm: bool = False) -> None:
+    """Open a context (one runtime: :mod:`assist.runtime`), run ``fn(ctx)``, store and
+    print the outcome; map errors to exit 2. ``need_llm``: the configured chat model (the
+    runtime starts and stops the embedded server); otherwise a fake that is never asked."""
     from assist.errors import AssistError
     from eval.retrieval import EvalContext
 
     async def go() -> None:
-        ctx = EvalContext.open(_settings(), llm=llm)
+        ctx = EvalContext.open(_settings(), need_llm=need_llm)
         try:
             outcome = await fn(ctx)
             _emit(outcome, ctx, as_json=as_json, report=report, save=save)
@@ -141,21 +143,8 @@ def rag(
 
 
 def _with_llm(fn: Callable[[Any, Any], Awaitable[Any]], *, as_json: bool, report: Path | None) -> None:
-    """Run with the configured chat model; the embedded server is started and stopped here."""
-    from assist.llm import make_chat_model, start_embedded_server
-
-    s = _settings()
-    server = start_embedded_server(s) if s.llm.provider == "embedded" else None
-    try:
-        llm = make_chat_model(s, server=server) if server is not None else make_chat_model(s)
-        _run(lambda ctx: fn(ctx, llm), as_json=as_json, report=report, llm=llm)
-    finally:
-        if server is not None:
-            stop = getattr(server, "stop", None) or getattr(server, "close", None)
-            if stop is not None:
-                res = stop()
-                if asyncio.iscoroutine(res):
-                    asyncio.run(res)
+    """Run ``fn(ctx, llm)`` with the configured chat model."""
+    _run(lambda ctx: fn(ctx, ctx.pipeline.llm), as_json=as_json, report=report, need_llm=True)
 
 
 @app.command()
@@ -214,9 +203,9 @@ def calibrate(
 
 def _repo() -> Any:
     from assist.db.evalruns import EvalRunRepository
-    from eval.harness import open_db
+    from assist.runtime import open_database
 
-    return EvalRunRepository(open_db(_settings()))
+    return EvalRunRepository(open_database(_settings()))
 
 
 @app.command()
@@ -306,6 +295,12 @@ def _kind_dataset(ref: str, repo: Any) -> tuple[str | None, str | None]:
         return (run.kind, run.dataset) if run else (None, None)
     data = json.loads(Path(ref).read_text(encoding="utf-8"))
     return data.get("kind"), data.get("dataset")
+
+
+# The qa command lives with its evaluation (eval/qa.py); registered here like the others.
+from eval.qa import qa as _qa_command  # noqa: E402
+
+app.command("qa")(_qa_command)
 
 
 if __name__ == "__main__":  # pragma: no cover

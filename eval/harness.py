@@ -98,9 +98,10 @@ def git_commit(repo: Path | None = None) -> str | None:
 
 
 def open_db(settings: Settings) -> Database:
-    db = Database(settings.resolved_database_url)
-    db.migrate()
-    return db
+    """The migrated database (:func:`assist.runtime.open_database`)."""
+    from assist.runtime import open_database
+
+    return open_database(settings)
 
 
 def store_outcome(db: Database, outcome: EvalOutcome) -> int:

@@ -27,6 +27,7 @@ from assist.db.evalruns import EvalItemRecord
 from assist.errors import InputError
 from assist.pipeline import AssistPipeline
 from assist.retrieval import Mode, RetrievalResult
+from assist.runtime import Runtime
 from assist.types import Conversation, SearchFilter, Turn
 from eval.datasets import BeirDataset, dataset_slug, iter_jsonl, read_jsonl, split_context
 from eval.harness import (
@@ -36,7 +37,6 @@ from eval.harness import (
     mean,
     model_ids,
     offline_env,
-    open_db,
     progress,
     rounded,
 )
@@ -47,39 +47,47 @@ ALL_MODES: tuple[Mode, ...] = ("dense", "sparse", "hybrid")
 
 @dataclass
 class EvalContext:
-    """One pipeline (embedder, store, database) shared by all evaluations of a command.
+    """One runtime (pipeline, embedder, store, database: :mod:`assist.runtime`) shared by
+    all evaluations of a command.
 
-    The pipeline gets a fake chat model unless ``llm`` is given: retrieval, golden and
-    calibration never call the model, and must not need a model server to run in CI.
+    The pipeline gets a fake chat model unless ``llm`` is given or ``need_llm`` is set
+    (then the configured model, the embedded server started and stopped by the runtime):
+    retrieval, golden and calibration never call the model, and must not need a model
+    server to run in CI.
     """
 
     settings: Settings
-    pipeline: AssistPipeline
-    db: Database
+    runtime: Runtime
     _indexer: Any = field(default=None, init=False)
 
     @classmethod
-    def open(cls, settings: Settings, *, llm: Any = None) -> EvalContext:
+    def open(cls, settings: Settings, *, llm: Any = None, need_llm: bool = False) -> EvalContext:
         offline_env()
         from assist.llm.fake import FakeChatModel
 
-        db = open_db(settings)
-        pipe = AssistPipeline.from_settings(settings, llm=llm or FakeChatModel(replies=["(no model)"]), db=db)
-        return cls(settings=settings, pipeline=pipe, db=db)
+        if llm is None and not need_llm:
+            llm = FakeChatModel(replies=["(no model)"])
+        return cls(settings=settings, runtime=Runtime.build(settings, llm=llm))
+
+    @property
+    def pipeline(self) -> AssistPipeline:
+        return self.runtime.pipeline
+
+    @property
+    def db(self) -> Database:
+        return self.runtime.db
 
     @property
     def indexer(self) -> Any:
         if self._indexer is None:
             from kb_ingest.indexing import Indexer
 
-            p = self.pipeline
-            # Share the pipeline's store: an embedded Qdrant path can be opened only once.
-            self._indexer = Indexer(settings=self.settings, db=self.db, store=p.store, embedder=p.embedder,
-                                    sparse=p.retriever.sparse, batch_size=self.settings.embedder.batch_size * 2)
+            # Shares the runtime's store: an embedded Qdrant path can be opened only once.
+            self._indexer = Indexer.from_runtime(self.runtime, batch_size=self.settings.embedder.batch_size * 2)
         return self._indexer
 
     async def close(self) -> None:
-        await self.pipeline.close()
+        await self.runtime.close()
 
 
 # --------------------------------------------------------------------------- corpus
