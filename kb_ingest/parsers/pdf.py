@@ -8,7 +8,7 @@ from typing import Any
 
 from assist.errors import InputError
 from kb_ingest.parsers.markdown import rows_to_markdown_table
-from kb_ingest.parsers.plaintext import join_wrapped, plain_text_to_markdown
+from kb_ingest.parsers.plaintext import join_lines, plain_text_to_markdown
 
 __all__ = ["pdf_to_markdown"]
 
@@ -89,7 +89,7 @@ def pdf_to_markdown(data: bytes, rel: str) -> str:
             level = bold_level
         if level is not None:
             if last_heading == (blk, level) and len(out) >= 2 and out[-2].startswith("#"):
-                out[-2] = join_wrapped(out[-2], text)  # a heading wrapped onto a second line
+                out[-2] = join_lines(out[-2], text)  # a heading wrapped onto a second line
             else:
                 out.extend(["", f"{'#' * level} {text}", ""])
             last_heading = (blk, level)
@@ -122,7 +122,7 @@ def _pdf_tables(page: Any) -> list[tuple[Any, str]]:
                 text = page.get_textbox(pymupdf.Rect(cell)) if cell else ""
                 joined = ""
                 for part in (p.strip() for p in text.split("\n")):
-                    joined = join_wrapped(joined, part) if joined and part else joined or part
+                    joined = join_lines(joined, part) if joined and part else joined or part
                 cells.append(joined)
             rows.append(cells)
         if len(rows) >= 2 and any(any(c for c in r) for r in rows):

@@ -8,7 +8,7 @@ import re
 from assist.text.cjk import CJK_TEXT_RANGES
 from assist.text.numbers import CN_NUMERAL_CHARS
 
-__all__ = ["ITEM", "escape_md_line", "join_wrapped", "plain_text_to_markdown"]
+__all__ = ["ITEM", "escape_md_line", "join_lines", "plain_text_to_markdown"]
 
 ITEM = re.compile(
     r"^\s*(?:(?P<num>\d{1,3})\s*[.、．)）](?!\d)|[(（](?P<pnum>\d{1,3})[)）]|(?P<circ>[①②③④⑤⑥⑦⑧⑨⑩⑪⑫⑬⑭⑮⑯⑰⑱⑲⑳])"
@@ -78,7 +78,7 @@ def plain_text_to_markdown(text: str, *, join_wrapped: bool = False) -> str:
             in_list = True
             continue
         if join_wrapped and out and out[-1] != "" and not out[-1].lstrip().startswith("#"):
-            out[-1] = join_wrapped(out[-1], stripped)
+            out[-1] = join_lines(out[-1], stripped)
             continue
         if in_list and raw[:1].isspace():
             out.append("   " + stripped)  # continuation of a list item
@@ -98,7 +98,7 @@ def _promote_title_line(text: str) -> str:
     return text
 
 
-def join_wrapped(prev: str, nxt: str) -> str:
+def join_lines(prev: str, nxt: str) -> str:
     """Join two lines of one wrapped paragraph: no space between Chinese characters."""
     if _WIDE_END.search(prev) or _WIDE_START.match(nxt):
         return prev + nxt

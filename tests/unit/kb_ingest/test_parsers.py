@@ -509,3 +509,10 @@ def test_header_aliases_match_ignoring_case_spaces_and_separators() -> None:
     index = header_index(FaqHeaders(question=["Standard Question"], answer=["a"], id=["id"], text=["text"]))
     assert index["standardquestion"] == "question"
     assert canon_header("Alt-Questions") == "alt_questions" and canon_header("备注") is None
+
+
+def test_wrapped_pdf_lines_join_without_spaces_between_chinese_characters() -> None:
+    text = "退款审核通过后\n原路退回。\n\nRefunds are re-\nturned in\n3 days."
+    assert plain_text_to_markdown(text, join_wrapped=True) == (
+        "退款审核通过后原路退回。\n\nRefunds are returned in 3 days."
+    )
