@@ -63,7 +63,7 @@ def _policy(limit: float, currency: str) -> EscalationPolicy:
 
 
 def _qa(limit: float, currency: str) -> QualityChecker:
-    return QualityChecker(Rubric(checks={"promises": {"max_refund": {currency: limit}}}))
+    return QualityChecker(Rubric.model_validate({"checks": {"promises": {"max_refund": {currency: limit}}}}))
 
 
 def _escalation_reads(text: str, limit: float, currency: str) -> str | None:
@@ -73,8 +73,8 @@ def _escalation_reads(text: str, limit: float, currency: str) -> str | None:
 
 def _qa_reads(text: str, limit: float, currency: str) -> str | None:
     found = [f for f in _qa(limit, currency).check(text).findings if f.check == "promises"]
-    over = [f for f in found if f.severity == "critical" and f.span]
-    return text[over[0].span[0] : over[0].span[1]] if over else None
+    over = [f.span for f in found if f.severity == "critical" and f.span]
+    return text[over[0][0] : over[0][1]] if over and over[0] else None
 
 
 def test_both_modules_use_the_one_extractor() -> None:
