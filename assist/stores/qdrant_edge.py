@@ -19,7 +19,7 @@ import qdrant_edge as qe
 
 from assist.errors import AssistError, ConfigError, VectorStoreError
 from assist.stores import _payload as pl
-from assist.stores.base import Fusion
+from assist.stores.base import Fusion, dbsf_prefetches
 from assist.types import EncodedChunk, RetrievedChunk, SearchFilter, SparseVector
 
 T = TypeVar("T")
@@ -313,6 +313,7 @@ class QdrantEdgeVectorStore:
         top_k: int,
         candidates: int = 50,
         fusion: Fusion = "rrf",
+        weights: tuple[float, float] | None = None,
     ) -> list[RetrievedChunk]:
         """Hybrid or single-vector search; see ``VectorStore.search``.
 
@@ -351,7 +352,7 @@ class QdrantEdgeVectorStore:
                 for p in points
             ]
 
-        batch = self._hybrid_batch(dq, sq, flt, top_k=top_k, limit=limit, fusion=fusion)
+        batch = self._hybrid_batch(dq, sq, flt, top_k=top_k, limit=limit, fusion=fusion, weights=weights)
         fused_pts, sparse_pts = await self._run(lambda: self._s.query_batch(batch))
         # Keyed by the engine's id objects: str() of a UUID per point cost more than the lookups.
         sscore = {p.id: p.score for p in sparse_pts}
@@ -368,7 +369,7 @@ class QdrantEdgeVectorStore:
 
     def hybrid_request(
         self, dense: list[float], sparse: SparseVector, filters: SearchFilter, *, top_k: int,
-        candidates: int = 50, fusion: Fusion = "rrf",
+        candidates: int = 50, fusion: Fusion = "rrf", weights: tuple[float, float] | None = None,
     ) -> qe.QueryBatchRequest:
         """The engine request ``search`` sends for a fused search, for timing it on the raw
         shard (``bench/retrieval.py``'s ``floor_hybrid``)."""
@@ -379,26 +380,32 @@ class QdrantEdgeVectorStore:
             top_k=top_k,
             limit=max(candidates, top_k),
             fusion=fusion,
+            weights=weights,
         )
 
     def _hybrid_batch(
-        self, dq: Any, sq: Any, flt: qe.Filter, *, top_k: int, limit: int, fusion: Fusion
+        self, dq: Any, sq: Any, flt: qe.Filter, *, top_k: int, limit: int, fusion: Fusion,
+        weights: tuple[float, float] | None = None,
     ) -> qe.QueryBatchRequest:
         """The RRF/DBSF query over a dense and a sparse prefetch of ``limit`` each (payloads
-        and dense vectors of ``top_k`` points), plus the sparse list alone for BM25 scores."""
+        and dense vectors of ``top_k`` points), plus the sparse list alone for BM25 scores.
+        Weighted DBSF repeats a list's prefetch (``dbsf_prefetches``)."""
         params = qe.SearchParams(hnsw_ef=self.search_ef)
+        dense_pf = qe.Prefetch(limit=limit, query=dq, params=params)
+        sparse_pf = qe.Prefetch(limit=limit, query=sq)
         # The stub types Fusion.Rrf/Dbsf as nested classes, not as members of ScoringQueryType.
-        fusion_q: Any = (
-            qe.Fusion.Rrf(k=self.rrf_k, weights=list(self.rrf_weights) if self.rrf_weights else None)
-            if fusion == "rrf"
-            else qe.Fusion.Dbsf()
-        )
+        fusion_q: Any
+        if fusion == "rrf":
+            rrf_w = weights if weights is not None else self.rrf_weights
+            fusion_q = qe.Fusion.Rrf(k=self.rrf_k, weights=list(rrf_w) if rrf_w else None)
+            prefetches = [dense_pf, sparse_pf]
+        else:
+            n_dense, n_sparse = dbsf_prefetches(weights)
+            fusion_q = qe.Fusion.Dbsf()
+            prefetches = [dense_pf] * n_dense + [sparse_pf] * n_sparse
         fused = qe.QueryRequest(
             limit=top_k,
-            prefetches=[
-                qe.Prefetch(limit=limit, query=dq, params=params),
-                qe.Prefetch(limit=limit, query=sq),
-            ],
+            prefetches=prefetches,
             query=fusion_q,
             filter=flt,  # propagated to the prefetches by the engine
             with_payload=True,

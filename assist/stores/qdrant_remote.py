@@ -19,7 +19,7 @@ from qdrant_client.http.exceptions import ResponseHandlingException, UnexpectedR
 
 from assist.errors import AssistError, ConfigError, VectorStoreError
 from assist.stores import _payload as pl
-from assist.stores.base import Fusion
+from assist.stores.base import Fusion, dbsf_prefetches
 from assist.types import EncodedChunk, RetrievedChunk, SearchFilter, SparseVector
 
 if TYPE_CHECKING:
@@ -403,6 +403,7 @@ class QdrantRemoteVectorStore:
         top_k: int,
         candidates: int = 50,
         fusion: Fusion = "rrf",
+        weights: tuple[float, float] | None = None,
     ) -> list[RetrievedChunk]:
         """Hybrid or single-vector search; same semantics as ``QdrantEdgeVectorStore.search``."""
         if sparse is not None and not sparse.indices:
@@ -442,20 +443,23 @@ class QdrantRemoteVectorStore:
                 for p in resp.points
             ]
 
+        dense_pf = models.Prefetch(query=dq, using=pl.DENSE, filter=flt, params=params, limit=limit)
+        sparse_pf = models.Prefetch(query=sq, using=pl.SPARSE, filter=flt, limit=limit)
         fusion_q: models.FusionQuery | models.RrfQuery
         if fusion == "dbsf":
+            # DBSF has no weights: a list given n times counts n times (dbsf_prefetches).
+            n_dense, n_sparse = dbsf_prefetches(weights)
             fusion_q = models.FusionQuery(fusion=models.Fusion.DBSF)
+            prefetches = [dense_pf] * n_dense + [sparse_pf] * n_sparse
         else:
             # Always the parametrised form: the plain FusionQuery(RRF) runs with the
             # server's own k (2), not ours, and would rank differently from the embedded
             # engine. Needs Qdrant 1.17 or later (k since 1.16, weights since 1.17).
-            weights = list(self.rrf_weights) if self.rrf_weights is not None else None
-            fusion_q = models.RrfQuery(rrf=models.Rrf(k=self.rrf_k, weights=weights))
+            rrf_w = weights if weights is not None else self.rrf_weights
+            fusion_q = models.RrfQuery(rrf=models.Rrf(k=self.rrf_k, weights=list(rrf_w) if rrf_w else None))
+            prefetches = [dense_pf, sparse_pf]
         fused = models.QueryRequest(
-            prefetch=[
-                models.Prefetch(query=dq, using=pl.DENSE, filter=flt, params=params, limit=limit),
-                models.Prefetch(query=sq, using=pl.SPARSE, filter=flt, limit=limit),
-            ],
+            prefetch=prefetches,
             query=fusion_q,
             filter=flt,
             limit=top_k,

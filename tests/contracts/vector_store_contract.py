@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 
 from assist.config import SparseSettings
+from assist.errors import ConfigError
 from assist.sparse import SparseEncoder
 from assist.stores.base import VectorStore
 from assist.types import ArticleType, Chunk, EncodedChunk, SearchFilter, SparseVector
@@ -355,6 +356,32 @@ class VectorStoreContract:
             hits = await store.search(dense=dense, sparse=q_sparse, filters=flt(), top_k=n, candidates=n)
             assert hits and all(math.isclose(h.score, expected[h.chunk.id], rel_tol=1e-4) for h in hits), weights
             assert [h.score for h in hits] == sorted((h.score for h in hits), reverse=True)
+
+    async def test_weighted_dbsf(self, store: VectorStore) -> None:
+        """DBSF sums each list's normalised scores; a weight n enters the list n times, so
+        every store's fused score is n_dense * dense part + n_sparse * sparse part, and the
+        weights (1, 0) / (0, 1) rank as the dense / sparse list alone."""
+        await load_corpus(store)
+        dense, q_sparse = basis(0, 0.3), ENCODER.encode_query("XJ-9000 courier 退款")
+        n = len(CORPUS)
+
+        async def fused(weights: tuple[int, int] | None) -> dict[str, float]:
+            hits = await store.search(dense=dense, sparse=q_sparse, filters=flt(), top_k=n, candidates=n,
+                                      fusion="dbsf", weights=weights)
+            assert [h.score for h in hits] == sorted((h.score for h in hits), reverse=True)
+            return {h.chunk.id: h.score for h in hits}
+
+        d, sp, plain = await fused((1, 0)), await fused((0, 1)), await fused(None)
+        sparse_ids = [h.chunk.id for h in await store.search(dense=None, sparse=q_sparse, filters=flt(), top_k=n)]
+        assert 2 <= len(sp) == len(sparse_ids) < len(d) == n
+        assert sorted(sp, key=lambda c: -sp[c])[0] == sparse_ids[0]
+        for weights, (a, b) in (((1, 1), (1, 1)), ((2, 1), (2, 1)), ((1, 3), (1, 3))):
+            got = plain if weights == (1, 1) else await fused(weights)
+            for cid, score in got.items():
+                assert math.isclose(score, a * d.get(cid, 0.0) + b * sp.get(cid, 0.0), abs_tol=1e-4), weights
+        for bad in ((0, 0), (1.5, 1), (5, 1), (-1, 1)):
+            with pytest.raises(ConfigError):
+                await store.search(dense=dense, sparse=q_sparse, filters=flt(), top_k=2, fusion="dbsf", weights=bad)
 
     async def test_hybrid_chinese(self, store: VectorStore) -> None:
         chunks = await load_corpus(store)
