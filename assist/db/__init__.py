@@ -11,6 +11,7 @@ Example:
 
 from __future__ import annotations
 
+from . import golden as _golden  # noqa: F401  - registers the golden set (knowledge loop) on the metadata
 from . import ops as _ops  # noqa: F401  - registers the ops tables (assist ops) on the metadata
 from .engine import Database, alembic_config
 from .repository import *  # noqa: F403 - the repository API is this package's API
