@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from cli import assistant, ingest, kb, keys, models, serving
+from cli import assistant, ingest, kb, keys, models, ops, serving
 from eval.cli import app as eval_app
 
 app = typer.Typer(name="assist", help="Agent-assist and knowledge service.", no_args_is_help=True,
@@ -15,6 +15,7 @@ app.add_typer(assistant.app)                                        # assist sea
 app.add_typer(serving.app)                                          # assist serve
 app.add_typer(kb.app, name="kb")                                    # assist kb list|show|publish|...
 app.add_typer(keys.app, name="keys")                                # assist keys create|list|revoke
+app.add_typer(ops.app, name="ops")                                  # assist ops import|kpis|alerts|report|...
 app.add_typer(models.app, name="models", help="Prepare offline models.")
 app.add_typer(eval_app, name="eval", help="Evaluation harness.")
 

@@ -165,6 +165,7 @@ class OpsAlert(Base):
     state: Mapped[str] = mapped_column(String(16))
     """``firing`` or ``resolved``."""
     value: Mapped[float] = mapped_column(Float)
+    """The worst value seen while the alert was firing."""
     threshold: Mapped[float] = mapped_column(Float)
     conversations: Mapped[int] = mapped_column(Integer, default=0)
     raised_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

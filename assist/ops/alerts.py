@@ -143,13 +143,13 @@ class AlertMonitor:
                                                                window=window, **values)).inserted_primary_key[0]
                 status = "firing"
             elif crossed and current is not None:
-                if current.window == window:
-                    conn.execute(update(_A).where(_A.c.id == current.id).values(
-                        value=value, conversations=row["conversations"]))
+                worst = max(value, current.value) if line.above is not None else min(value, current.value)
+                if worst != current.value:  # the alert keeps the worst value it saw
+                    conn.execute(update(_A).where(_A.c.id == current.id).values(value=worst))
                 return []
             elif not crossed and current is not None and window >= current.window:
                 conn.execute(update(_A).where(_A.c.id == current.id).values(
-                    state="resolved", resolved_at=now, notified=0, value=value, conversations=row["conversations"]))
+                    state="resolved", resolved_at=now, notified=0))
                 alert_id = current.id
                 status = "resolved"
             else:

@@ -81,6 +81,9 @@ class ConversationIn(BaseModel):
     escalated_to: str | None = Field(default=None, max_length=64)
     escalated_at: datetime | None = None
     complaint: bool | None = None
+    kb_gap: bool = False
+    """The agent found no knowledge article for the customer's question: the first customer
+    turn (masked) goes to the knowledge-gap log."""
     meta: dict[str, Any] = Field(default_factory=dict)
 
     @field_validator("escalated_at")
@@ -108,6 +111,8 @@ class ImportReport(BaseModel):
     errors: list[RowError] = Field(default_factory=list)
     ids: list[str] = Field(default_factory=list, exclude=True)
     """Stored or updated conversation ids (to inspect next)."""
+    gaps: list[tuple[str, str | None]] = Field(default_factory=list, exclude=True)
+    """(masked question, language) of newly stored conversations flagged ``kb_gap``."""
     seconds: dict[str, float] = Field(default_factory=dict)
     """Wall time per step: parse, mask, store (and inspect, when the caller runs it)."""
 
@@ -277,6 +282,10 @@ class Importer:
             row, turns = self._rows(tenant, c, hashes[c.id], now)
             rows.append(row)
             msgs.extend(turns)
+            if c.kb_gap and c.id not in existing:
+                question = next((t["text"] for t in turns if t["role"] == "customer"), "")
+                if question.strip():
+                    report.gaps.append((question, c.language))
         t1 = time.perf_counter()
         self.store.write(tenant, rows, msgs, replace=replace)
         t2 = time.perf_counter()

@@ -227,34 +227,37 @@ class Inspector:
         return first_ok, replies_ok, late
 
     def _escalation(self, conv: dict[str, Any], turns: Sequence[Turn]) -> list[tuple[int | None, str, str]]:
+        """Apply the matrix after each customer turn; judge the hand-over that was made (if any)
+        against the decisions: missing, to the wrong desk, or after the deadline."""
         assert self.policy is not None
+        decisions: list[tuple[int, Any]] = []
+        seen: set[str] = set()
         for i, t in enumerate(turns):
             if t.role != "customer":
                 continue
             prefix = Conversation(tenant=conv["tenant"], turns=list(turns[: i + 1]), channel=conv.get("channel"),
                                   language=conv.get("language"), now=t.ts)
-            decision = self.policy.decide(prefix)
-            if not decision.escalate or not decision.target:
-                continue
-            if decision.target == self.policy.matrix.default.target:
-                return []  # the default desk handles it: nothing to hand over
-            reason = decision.reasons[0] if decision.reasons else decision.target
-            done_to, done_at = conv.get("escalated_to"), conv.get("escalated_at")
-            if not done_to:
-                return [(i, "escalation_missed",
-                         f"the escalation matrix required a hand-over to {decision.target} ({reason}); none was made")]
-            out: list[tuple[int | None, str, str]] = []
-            if done_to != decision.target:
-                out.append((i, "escalation_target",
-                            f"escalated to {done_to}; the matrix names {decision.target} ({reason})"))
-            if decision.deadline and done_at:
-                deadline = decision.deadline
-                if deadline.tzinfo is None:
-                    deadline = deadline.replace(tzinfo=UTC)
-                if done_at > deadline + timedelta(seconds=1):
-                    late_by = (done_at - deadline).total_seconds()
-                    out.append((i, "escalation_late", f"escalated to {done_to} {_fmt_s(late_by)} after the deadline"))
-            return out
+            d = self.policy.decide(prefix)
+            if d.escalate and d.target and d.target != self.policy.matrix.default.target and d.target not in seen:
+                seen.add(d.target)
+                decisions.append((i, d))
+        if not decisions:
+            return []
+        done_to, done_at = conv.get("escalated_to"), conv.get("escalated_at")
+        i, first = decisions[0]
+        reason = first.reasons[0] if first.reasons else first.target
+        if not done_to:
+            return [(i, "escalation_missed",
+                     f"the escalation matrix required a hand-over to {first.target} ({reason}); none was made")]
+        match = next(((j, d) for j, d in decisions if d.target == done_to), None)
+        if match is None:
+            return [(i, "escalation_target", f"escalated to {done_to}; the matrix names {first.target} ({reason})")]
+        j, d = match
+        if d.deadline and done_at:
+            deadline = d.deadline if d.deadline.tzinfo else d.deadline.replace(tzinfo=UTC)
+            if done_at > deadline + timedelta(seconds=1):
+                late_by = (done_at - deadline).total_seconds()
+                return [(j, "escalation_late", f"escalated to {done_to} {_fmt_s(late_by)} after the deadline")]
         return []
 
     def _complaint(self, conv: dict[str, Any], customer: Sequence[str]) -> bool:

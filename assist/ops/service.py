@@ -99,6 +99,12 @@ class OpsService:
         return report
 
     def _after(self, tenant: str, report: ImportReport, inspect: bool) -> None:
+        if report.gaps:
+            from assist.db import GapRepository
+
+            gaps = GapRepository(self.db)
+            for question, language in report.gaps:
+                gaps.add(tenant, question, language=language)
         if self.on_event:
             self.on_event("ops_import", {"tenant": tenant, "stored": report.stored, "updated": report.updated,
                                          "unchanged": report.unchanged, "rejected": report.rejected})
