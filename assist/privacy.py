@@ -40,6 +40,7 @@ from __future__ import annotations
 
 import logging
 import re
+import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -138,8 +139,40 @@ class MaskResult:
         return f"MaskResult(text={self.text!r}, mapping=<{len(self.mapping)} hidden>, entities={self.entities!r})"
 
 
+def _fold_char(ch: str) -> str:
+    """One character as the detectors read it: NFKC (full-width ``１５９`` -> ``159``,
+    ``＠`` -> ``@``, ``Ａ`` -> ``A``), then any other decimal digit (Arabic-Indic, Devanagari,
+    mathematical...) as its ASCII digit."""
+    n = unicodedata.normalize("NFKC", ch)
+    if len(n) == 1 and n.isdecimal() and not n.isascii():
+        return str(unicodedata.decimal(n))
+    return n
+
+
+def fold(text: str) -> tuple[str, list[int] | None]:
+    """``text`` folded for detection, and for each folded character the index of the
+    original character it came from (None when nothing changed: the common, ASCII case).
+
+    Example:
+        >>> fold("电话１５９")[0]
+        '电话159'
+    """
+    if text.isascii():
+        return text, None
+    out: list[str] = []
+    where: list[int] = []
+    changed = False
+    for i, ch in enumerate(text):
+        f = ch if ch < "\u00a0" else _fold_char(ch)
+        if f != ch:
+            changed = True
+        out.append(f)
+        where.extend([i] * len(f))
+    return ("".join(out), where) if changed else (text, None)
+
+
 def _digits(s: str) -> str:
-    return "".join(ch for ch in s if ch.isdigit())
+    return "".join(_fold_char(ch) for ch in s if ch.isdigit())
 
 
 def _normalise(kind: str, value: str) -> str:
@@ -150,9 +183,9 @@ def _normalise(kind: str, value: str) -> str:
             d = d[-11:]
         return d
     if kind == "ID":
-        return value.upper()
+        return fold(value)[0].upper()
     if kind == "EMAIL":
-        return value.lower()
+        return fold(value)[0].lower()
     return re.sub(r"\s+", " ", value.strip())
 
 
@@ -201,6 +234,19 @@ class PiiMasker:
     # ------------------------------------------------------------------ detection
     def detect(self, text: str) -> list[Entity]:
         """Return the personal data in ``text``, sorted by position, without overlaps.
+
+        Detection reads the text folded (NFKC, other Unicode digits as ASCII: see
+        :func:`fold`), so ``１５９２２２２３３３３`` is the phone it looks like; the spans
+        returned are into ``text`` itself.
+        """
+        folded, where = fold(text)
+        found = self._detect(folded)
+        if where is None:
+            return found
+        return [Entity(e.kind, where[e.start], where[e.end - 1] + 1) for e in found if e.end > e.start]
+
+    def _detect(self, text: str) -> list[Entity]:
+        """Detection on already folded text (see :meth:`detect`).
 
         Detectors run from the most to the least specific; a later detector never
         claims characters an earlier one took (an e-mail's digits are not a phone).
