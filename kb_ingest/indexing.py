@@ -32,6 +32,7 @@ from assist.db.lookup import latest_revisions, live_pointers
 from assist.embedders import make_embedder
 from assist.embedders.base import Embedder
 from assist.errors import AssistError, InputError, NotFoundError
+from assist.publish_gate import PublishGate
 from assist.sparse import SparseEncoder
 from assist.stores import make_vector_store
 from assist.stores._payload import STAGED_FIELD, point_id
@@ -428,7 +429,12 @@ class Indexer:
         recorded as superseded and the newer one keeps serving). Serialised per article.
 
         Returns the number of chunks deleted from the index.
+
+        Raises:
+            PublishBlocked: The publish gate (``assist.publish_gate``) found golden items
+                that this revision answers worse, and no override reason was given.
         """
+        note = await PublishGate.of(self).check(tenant, article_id, revision, actor=actor, note=note)
         async with self._publish_lock(tenant, article_id):
             deleted = await self._publish_locked(tenant, article_id, revision, actor=actor, note=note,
                                                  rollback=False)

@@ -1,0 +1,335 @@
+"""The publish gate: nothing is published that makes the tenant's known answers worse.
+
+Before a revision of an article goes live, the tenant's golden items (``assist.db.golden``)
+are searched against two views of one index:
+
+* **live**: what search serves now;
+* **after**: the same, with the article's live chunks replaced by the staged revision's
+  (the indexer wrote them before publishing, invisible to search).
+
+Each question is embedded in one batch and searched once, hybrid, with staged chunks
+included; the hits are then filtered into the two views by chunk id (the database knows
+which chunks each live and staged revision holds), so both views rank the same candidates
+and differ only in the article being published. Only items touching the article can change:
+those that expect it, and those whose results include it in either view.
+
+Gated metrics, per item:
+
+* ``retrieval``: the expected article is among the first ``top_k`` distinct articles live but
+  not after;
+* ``key_facts``: the item's reference reply states numbers, durations or amounts (found with
+  :mod:`assist.text`) that the expected article's live text states and the new revision's
+  text no longer does (a changed refund period, a new fee).
+
+The publication is blocked when more items regress than the tenant's tolerance
+(``<tenants_dir>/<tenant>/knowledge_loop.yaml``: ``publish_gate: {max_regressions: 0}``,
+default 0). A knowledge manager may override a block with a reason
+(:func:`override`); the reason and the regressed items are recorded in the note of the
+publish event of the workflow history.
+
+Example:
+    >>> gate = PublishGate(db=db, store=store, embedder=embedder, sparse=sparse, settings=settings)
+    >>> report = await gate.evaluate("nova", "faq-refunds", 3)      # doctest: +SKIP
+    >>> report.blocked, [r.item_id for r in report.regressions]
+"""
+
+from __future__ import annotations
+
+import contextlib
+import contextvars
+import logging
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+from sqlalchemy import select
+
+from assist.config import Settings
+from assist.db.engine import Database
+from assist.db.golden import GoldenRecord, GoldenRepository
+from assist.errors import ConflictError
+from assist.text import extract_amounts, extract_durations, find_numbers, mentions_number
+from assist.types import Block, RetrievedChunk, SearchFilter
+
+log = logging.getLogger(__name__)
+
+Metric = Literal["retrieval", "key_facts"]
+
+
+class Regression(BaseModel):
+    """One golden item that the new revision answers worse than the live one."""
+
+    item_id: int
+    question: str
+    expected: str | None
+    metric: Metric
+    before: str
+    after: str
+    reason: str
+
+
+class GateReport(BaseModel):
+    tenant: str
+    article_id: str
+    revision: int
+    items: int = 0
+    """Golden items of the tenant."""
+    touched: int = 0
+    """Items that expect the article or whose results include it."""
+    regressions: list[Regression] = Field(default_factory=list)
+    improved: list[int] = Field(default_factory=list)
+    """Items that miss live and hit after."""
+    tolerance: int = 0
+    blocked: bool = False
+    overridden: str | None = None
+    seconds: float = 0.0
+
+    def summary(self) -> str:
+        worse = "; ".join(f"#{r.item_id} {r.question[:60]!r}: {r.reason}" for r in self.regressions[:10])
+        more = f" (+{len(self.regressions) - 10} more)" if len(self.regressions) > 10 else ""
+        return (f"publishing {self.article_id}@{self.revision} makes {len(self.regressions)} golden item(s) "
+                f"worse (tolerance {self.tolerance}): {worse}{more}")
+
+
+class PublishBlocked(ConflictError):
+    """The gate refused a publication (HTTP 409, CLI exit status 3)."""
+
+    code = "publish_blocked"
+
+    def __init__(self, report: GateReport) -> None:
+        super().__init__(report.summary() + "; fix the article, or override with a reason "
+                         "(override_reason / --override-reason)")
+        self.report = report
+
+
+# ---------------------------------------------------------------- override (per call)
+_override: contextvars.ContextVar[str | None] = contextvars.ContextVar("publish_gate_override", default=None)
+
+
+@contextlib.contextmanager
+def override(reason: str | None) -> Iterator[None]:
+    """Publish inside this block despite a failing gate; ``reason`` is recorded. ``None`` or
+    blank: no override (the gate applies)."""
+    token = _override.set(reason.strip() if reason and reason.strip() else None)
+    try:
+        yield
+    finally:
+        _override.reset(token)
+
+
+# ---------------------------------------------------------------- tolerance (tenant file)
+def tolerance_for(settings: Settings, tenant: str) -> int:
+    """``publish_gate.max_regressions`` of ``<tenants_dir>/<tenant>/knowledge_loop.yaml`` (default 0)."""
+    path = Path(settings.tenants_dir) / tenant / "knowledge_loop.yaml"
+    if not path.is_file():
+        return 0
+    import yaml
+
+    from assist.errors import ConfigError
+
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        value = int((data.get("publish_gate") or {}).get("max_regressions", 0))
+    except (yaml.YAMLError, AttributeError, TypeError, ValueError) as e:
+        raise ConfigError(f"{path}: publish_gate.max_regressions must be a whole number ({e})") from e
+    if value < 0:
+        raise ConfigError(f"{path}: publish_gate.max_regressions must be 0 or more, got {value}")
+    return value
+
+
+# ---------------------------------------------------------------- key facts
+def key_facts(text: str) -> list[tuple[float, str]]:
+    """The checkable facts of a reference reply: ``(value, as written)`` for each number,
+    duration and amount (a range contributes both ends).
+
+    Example:
+        >>> [w for _, w in key_facts("签收后 7 天内可退货，运费 10 元")]
+        ['7 天内', '10 元']
+    """
+    out: dict[float, str] = {}
+    spans: list[tuple[int, int]] = []
+    for d in extract_durations(text):
+        spans.append((d.start, d.end))
+        for v in {d.low, d.high}:
+            out.setdefault(v, text[d.start:d.end].strip())
+    for a in extract_amounts(text):
+        spans.append((a.start, a.end))
+        out.setdefault(float(a.value), text[a.start:a.end].strip())
+    for value, s, e in find_numbers(text):
+        if not any(a <= s < b for a, b in spans):
+            out.setdefault(value, text[s:e].strip())
+    return list(out.items())
+
+
+def _blocks_text(blocks: Sequence[Block]) -> str:
+    return "\n".join(" ".join([*b.heading_path, b.text]) for b in blocks)
+
+
+# ---------------------------------------------------------------- the gate
+@dataclass
+class _Views:
+    live_ids: set[str]
+    after_ids: set[str]
+    article_id: str
+
+
+@dataclass
+class PublishGate:
+    """Runs a tenant's golden set against the live index and the index after a publish."""
+
+    db: Database
+    store: Any
+    embedder: Any
+    sparse: Any
+    settings: Settings
+    top_k: int | None = None
+    _golden: GoldenRepository = field(init=False)
+
+    def __post_init__(self) -> None:
+        self._golden = GoldenRepository(self.db)
+
+    @classmethod
+    def of(cls, indexer: Any) -> PublishGate:
+        """The gate of an indexer (``kb_ingest.indexing.Indexer``: same db, store, models)."""
+        return cls(db=indexer.db, store=indexer.store, embedder=indexer.embedder, sparse=indexer.sparse,
+                   settings=indexer.settings)
+
+    async def evaluate(self, tenant: str, article_id: str, revision: int) -> GateReport:
+        started = time.perf_counter()
+        report = GateReport(tenant=tenant, article_id=article_id, revision=revision,
+                            tolerance=tolerance_for(self.settings, tenant))
+        items = self._golden.list(tenant)
+        report.items = len(items)
+        if not items:
+            report.seconds = time.perf_counter() - started
+            return report
+        views, texts = self._views(tenant, article_id, revision)
+        k = self.top_k or self.settings.retrieval.top_k
+        hits = await self._search(tenant, items, k)
+        for item, found in zip(items, hits, strict=True):
+            before = _ranking(found, views.live_ids)
+            after = _ranking(found, views.after_ids)
+            touches = item.expected_article == article_id or article_id in before[:k] or article_id in after[:k]
+            if not touches:
+                continue
+            report.touched += 1
+            regression = _compare(item, before, after, k, article_id, texts)
+            if regression is not None:
+                report.regressions.append(regression)
+            elif item.expected_article and item.expected_article not in before[:k] \
+                    and item.expected_article in after[:k]:
+                report.improved.append(item.id)
+        report.blocked = len(report.regressions) > report.tolerance
+        report.seconds = round(time.perf_counter() - started, 3)
+        return report
+
+    async def check(self, tenant: str, article_id: str, revision: int, *, actor: str | None = None,
+                    note: str | None = None) -> str | None:
+        """Evaluate; raise :class:`PublishBlocked` when blocked and not overridden. Returns the
+        note for the publish event (``note``, plus the override and its regressions)."""
+        from assist.db import ArticleRepository
+
+        rev = ArticleRepository(self.db).get_revision(tenant, article_id, revision)
+        if rev is None or rev.index_state not in ("staged", "live"):
+            return note  # nothing to compare; the publish itself says why it cannot go ahead
+        report = await self.evaluate(tenant, article_id, revision)
+        if not report.blocked:
+            if report.items:
+                log.info("publish gate passed for %s/%s@%s: %d touched, %d regressed, %.2fs", tenant,
+                         article_id, revision, report.touched, len(report.regressions), report.seconds)
+            return note
+        reason = _override.get()
+        if reason is None:
+            raise PublishBlocked(report)
+        log.warning("publish gate overridden by %s for %s/%s@%s: %s", actor, tenant, article_id, revision, reason)
+        ids = ", ".join(f"#{r.item_id}" for r in report.regressions)
+        extra = f"publish gate overridden: {reason} ({len(report.regressions)} regressed: {ids})"
+        return f"{note}; {extra}" if note else extra
+
+    # ------------------------------------------------------------ internals
+    def _views(self, tenant: str, article_id: str, revision: int) -> tuple[_Views, dict[str, str]]:
+        from assist.db.models import Article, ArticleRevision
+        from assist.stores._payload import point_id
+
+        live_ids: set[str] = set()
+        own_live: set[str] = set()
+        texts: dict[str, str] = {}
+        with self.db.session(readonly=True) as s:
+            q = (select(ArticleRevision.article_id, ArticleRevision.chunk_ids)
+                 .join(Article, (Article.tenant == ArticleRevision.tenant)
+                       & (Article.article_id == ArticleRevision.article_id)
+                       & (Article.live_revision == ArticleRevision.revision))
+                 .where(ArticleRevision.tenant == tenant))
+            for aid, chunk_ids in s.execute(q):
+                ids = {point_id(c) for c in (chunk_ids or [])}
+                live_ids |= ids
+                if aid == article_id:
+                    own_live = ids
+        from assist.db import ArticleRepository
+
+        repo = ArticleRepository(self.db)
+        new = repo.get_revision(tenant, article_id, revision)
+        new_ids = {point_id(c) for c in (new.chunk_ids if new else [])}
+        art = repo.get_article(tenant, article_id)
+        if art is not None and art.live_revision is not None:
+            live = repo.get_revision(tenant, article_id, art.live_revision)
+            if live is not None:
+                texts["live"] = _blocks_text(live.blocks)
+        if new is not None:
+            texts["after"] = _blocks_text(new.blocks)
+        return _Views(live_ids, (live_ids - own_live) | new_ids, article_id), texts
+
+    async def _search(self, tenant: str, items: Sequence[GoldenRecord], k: int) -> list[list[RetrievedChunk]]:
+        questions = [i.question for i in items]
+        dense = await self.embedder.embed_queries(questions)
+        r = self.settings.retrieval
+        want = k * 4 + 20  # room for per-article de-duplication and staged chunks of other drafts
+        out: list[list[RetrievedChunk]] = []
+        for item, q, vec in zip(items, questions, dense, strict=True):
+            flt = SearchFilter(tenant=tenant, include_staged=True,
+                               languages=[item.language] if item.language else None)
+            found = await self.store.search(dense=vec, sparse=self.sparse.encode_query(q), filters=flt,
+                                            top_k=want, candidates=max(r.candidates, want), fusion=r.fusion)
+            out.append(found)
+        return out
+
+
+def _ranking(found: Sequence[RetrievedChunk], allowed: set[str]) -> list[str]:
+    """Distinct article ids, best first, of the hits a view can see."""
+    ranked = sorted((h for h in found if h.chunk.id in allowed),
+                    key=lambda h: (-round(h.score, 9), -(h.dense_score or 0.0), h.chunk.id))
+    seen: dict[str, None] = {}
+    for h in ranked:
+        seen.setdefault(h.chunk.article_id, None)
+    return list(seen)
+
+
+def _rank(ranking: list[str], article: str | None) -> int | None:
+    return ranking.index(article) + 1 if article in ranking else None
+
+
+def _compare(item: GoldenRecord, before: list[str], after: list[str], k: int, article_id: str,
+             texts: dict[str, str]) -> Regression | None:
+    exp = item.expected_article
+    if exp is None:
+        return None
+    rb, ra = _rank(before, exp), _rank(after, exp)
+    common = {"item_id": item.id, "question": item.question, "expected": item.expected}
+    if rb is not None and rb <= k and (ra is None or ra > k):
+        top = after[0] if after else "nothing"
+        return Regression(**common, metric="retrieval", before=f"rank {rb}", after=f"rank {ra or '>' + str(k)}",
+                          reason=f"{exp} drops out of the top {k} (rank {rb} -> {ra or 'missing'}); "
+                                 f"the top result becomes {top}")
+    if exp == article_id and item.reference and "live" in texts and "after" in texts:
+        facts = key_facts(item.reference)
+        lost = [w for v, w in facts
+                if mentions_number(v, [texts["live"]]) and not mentions_number(v, [texts["after"]])]
+        if lost:
+            return Regression(**common, metric="key_facts", before="states " + ", ".join(lost),
+                              after="no longer states " + ", ".join(lost),
+                              reason=f"the new revision no longer states {', '.join(lost)} "
+                                     f"(the reference answer: {item.reference[:120]})")
+    return None

@@ -1,0 +1,78 @@
+"""The publish gate on the sample tenant: a revision that contradicts the golden set is
+blocked with the failing items listed; the fixed revision goes live; an override is recorded.
+
+Real e5 embedder, real embedded Qdrant engine, SQLite; the gate needs no chat model."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from assist import publish_gate
+from assist.db import ArticleRepository
+from assist.db.golden import GoldenRepository
+from assist.knowledge_loop import import_golden
+from assist.publish_gate import PublishBlocked, key_facts
+from assist.types import ArticleStatus, ParsedArticle
+from kb_ingest.parsers import content_hash
+
+pytestmark = pytest.mark.slow
+
+ROOT = Path(__file__).resolve().parents[3]
+TENANT = "nova"
+
+
+def _revise(rev, old: str, new: str) -> ParsedArticle:
+    blocks = [b.model_copy(update={"text": b.text.replace(old, new)}) for b in rev.blocks]
+    assert blocks != rev.blocks, f"{old!r} is not in the article"
+    meta = rev.meta.model_copy(update={"status": ArticleStatus.DRAFT})
+    return ParsedArticle(meta=meta, blocks=blocks, content_hash=content_hash(meta, blocks))
+
+
+async def test_publish_gate_blocks_a_contradicting_revision_then_publishes_the_fix(stack) -> None:
+    settings, db, store, ix = stack
+    report = await ix.ingest_paths([ROOT / "examples/kb/faq"], tenant=TENANT, publish=True)
+    assert not report.errors
+    imported = import_golden(db, ROOT / "eval/golden", tenant=TENANT)
+    assert imported.added >= 40
+    assert import_golden(db, ROOT / "eval/golden", tenant=TENANT).added == 0  # idempotent
+
+    golden = GoldenRepository(db)
+    item = next(i for i in golden.list(TENANT) if i.external_id == "zh-a09")  # 退款一般几天能退回来？ 3-7 个工作日
+    articles = ArticleRepository(db)
+    art = articles.get_article(TENANT, item.expected_article)
+    assert item.expected_revision == art.live_revision == 1
+    live = articles.get_revision(TENANT, art.id, art.live_revision)
+
+    # A revision that changes the refund period: staged, then the publish is refused.
+    bad = _revise(live, "3-7", "10-15")
+    with pytest.raises(PublishBlocked) as blocked:
+        await ix.ingest_articles([bad], tenant=TENANT, publish=True, actor="km-1")
+    gate = blocked.value.report
+    assert gate.blocked and gate.touched >= 1
+    failing = {r.item_id: r for r in gate.regressions}
+    assert item.id in failing, gate.regressions
+    assert failing[item.id].metric == "key_facts" and "3-7" in failing[item.id].reason
+    assert "zh-a09" not in blocked.value.message and "退款" in blocked.value.message
+    assert gate.seconds < 10
+    after = articles.get_article(TENANT, art.id)
+    assert after.live_revision == 1 and after.latest_revision == 2  # still serving the old answer
+
+    # The fix keeps the facts and adds a sentence: it goes live.
+    good = _revise(live, "3-7 个工作日", "3-7 个工作日（节假日顺延）")
+    await ix.ingest_articles([good], tenant=TENANT, publish=True, actor="km-1")
+    assert articles.get_article(TENANT, art.id).live_revision == 3
+
+    # A knowledge manager may override the gate with a reason; it is in the workflow history.
+    worse = _revise(articles.get_revision(TENANT, art.id, 3), "3-7", "1-2")
+    with publish_gate.override("finance approved the faster refunds from 1 Jan"):
+        await ix.ingest_articles([worse], tenant=TENANT, publish=True, actor="km-2")
+    assert articles.get_article(TENANT, art.id).live_revision == 4
+    notes = [e.note or "" for e in articles.events(TENANT, art.id) if e.action == "publish"]
+    assert any("finance approved" in n and f"#{item.id}" in n for n in notes), notes
+
+
+def test_key_facts_of_chinese_and_english_references() -> None:
+    assert {v for v, _ in key_facts("审核通过后 3-7 个工作日原路退回。")} == {3.0, 7.0}
+    assert {v for v, _ in key_facts("Refunds take 5 business days and cost $10.")} == {5.0, 10.0}
