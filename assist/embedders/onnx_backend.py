@@ -205,7 +205,7 @@ def export_onnx(model_dir: Path, *, force: bool = False, progress: Progress = _n
     wants_type_ids = "token_type_ids" in getattr(st.tokenizer, "model_input_names", ())
     # Written beside the old export and swapped in whole after the check: an export that
     # fails (or is interrupted) leaves the previous one serving.
-    from assist.provision.e5 import staged_build
+    from assist.embedders.staging import staged_build
 
     target = onnx_dir(model_dir)
     try:

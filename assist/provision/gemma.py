@@ -20,13 +20,12 @@ from collections.abc import Callable
 from pathlib import Path, PurePosixPath
 
 from assist.config import Settings
+from assist.embedders.staging import make_readable, staged_build
 from assist.errors import ConfigError
 from assist.provision.e5 import (
     build_manifest,
-    make_readable,
     manifest_is_complete,
     read_manifest,
-    staged_build,
     wheel_cache_dir,
     write_manifest,
 )

@@ -11,11 +11,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from assist.embedders import onnx_backend
+from assist.embedders import onnx_backend, staging
 from assist.embedders.onnx_backend import _select_prompt, export_onnx, export_status
 from assist.embedders.sentence_transformers import SentenceTransformerEmbedder
 from assist.errors import ConfigError
-from assist.provision import e5 as e5_provision
 
 TEXTS = [
     "信用卡还款日是哪天？",
@@ -145,7 +144,7 @@ def test_unwritable_model_dir_is_a_clear_error(
     def refuse(*_: object, **__: object) -> str:
         raise PermissionError(13, "Permission denied", str(copy))
 
-    monkeypatch.setattr(e5_provision.tempfile, "mkdtemp", refuse)  # staged_build's scratch dir
+    monkeypatch.setattr(staging.tempfile, "mkdtemp", refuse)  # staged_build's scratch dir
     with pytest.raises(ConfigError, match="cannot write the ONNX export"):
         export_onnx(copy)
     assert export_status(copy) == "missing"
