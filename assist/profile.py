@@ -182,7 +182,7 @@ class TenantProfile(_Strict):
         return self.model_copy(update=update)
 
     def company(self, language: str) -> str:
-        """The name the drafting prompt uses ("Nova Electronics" / "本公司")."""
+        """The name the drafting prompt uses (the display name in ``language``, else any)."""
         return self.display_name.get(language) or next(iter(self.display_name.values()), "")  # type: ignore[call-overload]
 
     def phrases(self, language: str, section: PhraseSection) -> list[str]:

@@ -13,7 +13,7 @@
       // widget
       appTitle: "回复助手", langToggle: "EN", langToggleLabel: "Switch to English",
       conversation: "对话", pasteSummary: "粘贴对话试用", pasteLabel: "对话内容（每行一条，以「客户：」或「坐席：」开头）",
-      pastePlaceholder: "客户：我的订单三天还没发货，怎么回事？\n坐席：您好，请提供订单号。\n客户：订单号 NV20240101",
+      pastePlaceholder: "客户：您好，我想咨询一个问题。\n坐席：您好，请问有什么可以帮您？\n客户：……",
       suggest: "生成建议回复", waiting: "等待对话…", waitingHint: "接入方通过 postMessage 传入实时对话，或在上方粘贴对话。",
       drafting: "正在生成…", searching: "正在检索知识库…", suggestedReply: "建议回复",
       stDrafted: "AI 草稿", stCurated: "标准答案（已审核）", stNotCovered: "知识库未覆盖", stNoDraft: "模型不可用",
@@ -65,7 +65,7 @@
     en: {
       appTitle: "Reply assistant", langToggle: "中文", langToggleLabel: "切换到中文",
       conversation: "Conversation", pasteSummary: "Paste a conversation to try it", pasteLabel: "Conversation (one turn per line, starting with \"customer:\" or \"agent:\")",
-      pastePlaceholder: "customer: My order hasn't shipped after three days, why?\nagent: Sorry about that, may I have the order number?\ncustomer: It's NV20240101",
+      pastePlaceholder: "customer: Hello, I have a question.\nagent: Hello, how can I help you today?\ncustomer: …",
       suggest: "Suggest a reply", waiting: "Waiting for a conversation…", waitingHint: "The host page sends the live conversation via postMessage, or paste one above.",
       drafting: "Writing…", searching: "Searching the knowledge base…", suggestedReply: "Suggested reply",
       stDrafted: "AI draft", stCurated: "Curated answer (approved)", stNotCovered: "Not covered", stNoDraft: "Model unavailable",

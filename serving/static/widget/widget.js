@@ -20,6 +20,7 @@
     lang: cfg.lang === "en" || cfg.lang === "zh" ? cfg.lang : I.detect(),
     conv: null, draft: null, sources: [], status: null, editing: false,
     feedbackSent: false, run: 0, qaSeq: 0, qa: null, esc: null, escTimer: null, panelReturn: null,
+    tenant: null,
   };
   window.__assistWidget = state; // inspection hook for tests and debugging (holds no key copy elsewhere)
 
@@ -391,10 +392,25 @@
     return ((state.draft && state.draft.citations) || []).filter(function (c) { return c.number === n; })[0];
   }
 
+  // ------------------------------------------------------------------ tenant
+  // The tenant's own name and example conversation (its profile), over the neutral defaults.
+  async function loadTenant() {
+    if (!state.key) return;
+    try { state.tenant = await api("/v1/tenant"); } catch (e) { return; }
+    applyTenant();
+  }
+  function applyTenant() {
+    var s = state.tenant && state.tenant.strings && state.tenant.strings[state.lang];
+    if (!s) return;
+    if (s.paste_placeholder) $("paste-text").placeholder = s.paste_placeholder;
+    if (s.display_name) document.title = t("appTitle") + " · " + s.display_name;
+  }
+
   // ------------------------------------------------------------------ language
   function setLang(lang) {
     state.lang = lang;
     I.apply(document, lang);
+    applyTenant();
     if (state.editing) $("act-edit").textContent = t("done");
     if (state.draft) { if (!state.editing) renderDraft(); renderCitations(); }
     else if (!state.conv) { $("hint").textContent = t("waitingHint"); }
@@ -409,7 +425,7 @@
     if (state.hostOrigin !== "*" && e.origin !== state.hostOrigin) return;
     var m = e.data || {};
     if (m.type === "assist:init") {
-      if (m.key) state.key = m.key;
+      if (m.key && m.key !== state.key) { state.key = m.key; loadTenant(); }
       if (m.lang === "zh" || m.lang === "en") setLang(m.lang);
     } else if (m.type === "assist:conversation") {
       run({ turns: m.turns, channel: m.channel, customer: m.customer, now: m.now });
@@ -465,6 +481,7 @@
   });
 
   setLang(state.lang);
+  loadTenant();
   if (!state.key && window.parent === window) showToast(t("noKey"), true);
   if (window.parent !== window) window.parent.postMessage({ type: "assist:ready" }, state.hostOrigin);
 })();

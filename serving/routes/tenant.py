@@ -1,0 +1,43 @@
+"""The caller's tenant as the agents' widget and the KM pages show it: name and wording.
+
+Everything here comes from the tenant's profile (``examples/tenants/<tenant>/profile.yaml``,
+neutral defaults where it has none), so a bank's agents see the bank's name and example
+conversation, never the sample retailer's.
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+from pydantic import BaseModel, Field
+
+from serving.deps import AnyReaderDep, PipelineDep
+
+router = APIRouter(prefix="/v1", tags=["tenant"])
+
+
+class TenantStringsPublic(BaseModel):
+    """Interface strings of one language."""
+
+    display_name: str
+    paste_placeholder: str | None = Field(default=None, description="Example conversation for the paste box")
+    greeting: str | None = Field(default=None, description="The phrasebook's first greeting ({agent} = the agent)")
+
+
+class TenantPublic(BaseModel):
+    tenant: str
+    languages: list[str]
+    strings: dict[str, TenantStringsPublic] = Field(description="Per language (zh, en)")
+
+
+@router.get("/tenant", response_model=TenantPublic, summary="The caller's tenant: display name and widget strings")
+async def tenant(caller: AnyReaderDep, pipe: PipelineDep) -> TenantPublic:
+    profile = pipe.registry.profile(caller.tenant)
+    strings = {}
+    for lang in ("zh", "en"):
+        greeting = profile.phrases(lang, "greeting")
+        strings[lang] = TenantStringsPublic(
+            display_name=profile.company(lang),
+            paste_placeholder=profile.widget_strings(lang).paste_placeholder,
+            greeting=greeting[0] if greeting else None,
+        )
+    return TenantPublic(tenant=caller.tenant, languages=list(profile.languages), strings=strings)
