@@ -155,7 +155,15 @@ class RetrievalSettings(BaseModel):
     covers a question the dense score undersells. None: dense only. Corpus-dependent
     (IDF): re-calibrate per deployment."""
     curated_min_score: float = 0.92
-    """Return a published FAQ answer verbatim when its question matches at least this well."""
+    """Return a published FAQ answer verbatim when its question matches at least this well
+    (cosine, both sides embedded as queries) and the key terms agree (``curated_key_terms``)."""
+    curated_key_terms: bool = True
+    """A curated answer also needs the same numbers, the same polarity (a negation on one
+    side only is another question) and the same product/model terms in the customer's
+    question and the FAQ question (``assist/curated.py``; measured in docs/quality.md)."""
+    curated_min_margin: float = Field(default=0.0, ge=0.0, le=1.0)
+    """...and a cosine this much above the best phrasing of any other FAQ entry among the
+    results (0: no margin test)."""
     history_turns: int = 4
     """Conversation turns that form the search query (entity carry-over)."""
     entity_scope_size: int = 2

@@ -26,6 +26,7 @@ from typing import Any
 
 from assist.config import Settings
 from assist.conversation import truncate_conversation
+from assist.curated import CuratedMatcher
 from assist.db import Database
 from assist.drafting import (
     DraftWriter,
@@ -234,19 +235,9 @@ class AssistPipeline:
 
     async def _curated(self, query: str, result: RetrievalResult) -> RetrievedChunk | None:
         """A published FAQ entry whose question (or an alternative phrasing) matches the
-        customer's question closely enough to answer with the approved text verbatim."""
-        if not result.chunks:
-            return None
-        top = result.chunks[0]
-        c = top.chunk
-        if c.kind.value != "faq" or not c.answer or not c.question:
-            return None
-        phrasings = [c.question, *c.alt_questions]
-        # FAQ matching is symmetric (question against question): embed both as queries.
-        vecs = await self.embedder.embed_queries([query, *phrasings])
-        q = vecs[0]
-        best = max(sum(a * b for a, b in zip(q, v, strict=True)) for v in vecs[1:])
-        return top if best >= self.settings.retrieval.curated_min_score else None
+        customer's question closely enough to answer with the approved text verbatim
+        (a true paraphrase: meaning, key terms and margin, ``assist/curated.py``)."""
+        return await CuratedMatcher.from_settings(self.embedder, self.settings.retrieval).match(query, result.chunks)
 
     async def _style(self, tenant: str, language: str) -> list[str]:
         """House-style phrases from the tenant's phrasebook articles."""

@@ -301,6 +301,9 @@ def _kind_dataset(ref: str, repo: Any) -> tuple[str | None, str | None]:
 from eval.qa import qa as _qa_command  # noqa: E402
 
 app.command("qa")(_qa_command)
+from eval.curated import curated_command as _curated_command  # noqa: E402
+
+app.command("curated")(_curated_command)
 
 
 if __name__ == "__main__":  # pragma: no cover
