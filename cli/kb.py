@@ -6,6 +6,7 @@ from typing import Annotated, Any
 
 import typer
 
+from cli import kb_loop
 from cli.common import (
     JsonOpt,
     TenantOpt,
@@ -18,6 +19,8 @@ from cli.common import (
 )
 
 app = typer.Typer(help="Inspect and manage published articles.", no_args_is_help=True)
+app.add_typer(kb_loop.golden_app, name="golden")                   # assist kb golden list|add|import|delete
+app.command("gate")(kb_loop.gate)                                   # assist kb gate ARTICLE (dry run)
 
 
 def _articles():
@@ -60,9 +63,26 @@ def kb_show(article_id: str, tenant: TenantOpt = None, as_json: JsonOpt = False)
 
 
 @app.command("publish")
-def kb_publish(article_id: str, revision: Annotated[int | None, typer.Option()] = None, tenant: TenantOpt = None) -> None:
-    """Publish a revision (default: the latest) of an already-ingested article."""
+def kb_publish(
+    article_id: str,
+    revision: Annotated[int | None, typer.Option()] = None,
+    tenant: TenantOpt = None,
+    override_reason: Annotated[str | None, typer.Option(
+        "--override-reason", help="Publish although the publish gate blocks it; the reason is recorded "
+                                  "in the article's workflow history.")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Publish a revision (default: the latest) of an already-ingested article.
+
+    The publish gate runs first: the tenant's golden set (assist kb golden list) is searched against the live index and against the index with this revision live (it is already indexed, staged). The publication is blocked when more items get worse than the tenant's tolerance (examples/tenants/<t>/knowledge_loop.yaml, publish_gate.max_regressions, default 0).
+
+    An item gets worse when its expected article drops out of the top results, or when the article stops stating a number, duration or amount of the item's reference reply.
+
+    Blocked, the command lists the items and exits with status 3; with --json it prints {"blocked": true, "regressions": [...]}. --override-reason publishes anyway and records the reason in the workflow history. Try the gate without publishing: assist kb gate ARTICLE.
+    """
+    from assist import publish_gate
     from assist.errors import NotFoundError
+    from cli.kb_loop import blocked_exit
     from kb_ingest.indexing import Indexer
 
     s = settings()
@@ -75,9 +95,18 @@ def kb_publish(article_id: str, revision: Annotated[int | None, typer.Option()] 
             if art is None:
                 raise NotFoundError(f"no article {article_id!r} in tenant {t!r}")
             rev = art.latest_revision
-        return rev, await Indexer.from_runtime(rt).publish(t, article_id, rev)
+        try:
+            with publish_gate.override(override_reason):
+                return rev, await Indexer.from_runtime(rt).publish(t, article_id, rev)
+        except publish_gate.PublishBlocked as e:
+            return rev, e.report
 
     rev, deleted = with_runtime(s, go, need_llm=False)
+    if not isinstance(deleted, int):
+        blocked_exit(deleted, as_json=as_json)
+    if as_json:
+        print_json({"blocked": False, "article_id": article_id, "revision": rev, "chunks_deleted": deleted})
+        return
     typer.echo(f"published {article_id}@{rev} ({deleted} stale chunks removed)")
 
 

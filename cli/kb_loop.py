@@ -1,0 +1,140 @@
+"""``assist kb golden ...``, ``assist kb gate`` and ``assist kb suggest``: the knowledge loop
+(:mod:`assist.knowledge_loop`, :mod:`assist.publish_gate`). Mounted on the ``kb`` group by
+:mod:`cli.kb`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from cli.common import JsonOpt, TenantOpt, database, error_exit, fail, print_json, settings, with_runtime
+
+golden_app = typer.Typer(help="The tenant's golden set: the questions the publish gate checks.",
+                         no_args_is_help=True)
+
+BLOCKED_EXIT = 3
+"""Exit status of a publication the gate blocked."""
+
+
+@golden_app.command("list")
+def golden_list(tenant: TenantOpt = None, article: Annotated[str | None, typer.Option(
+        help="Only items expecting this article.")] = None, as_json: JsonOpt = False) -> None:
+    """List the golden items."""
+    from assist.db.golden import GoldenRepository
+
+    s = settings()
+    rows = GoldenRepository(database(s)).list(tenant or s.default_tenant, article=article)
+    if as_json:
+        print_json([r.model_dump(mode="json") for r in rows])
+        return
+    for r in rows:
+        typer.echo(f"#{r.id:<5} {r.source:15} {r.expected or '-':44} {r.question}")
+    typer.echo(f"{len(rows)} items")
+
+
+@golden_app.command("add")
+def golden_add(
+    question: Annotated[str, typer.Argument(help="The customer's question (no personal data: it is masked).")],
+    article: Annotated[str, typer.Option("--article", help="The article that answers it.")],
+    reference: Annotated[str | None, typer.Option(help="The reference reply (its numbers are checked).")] = None,
+    language: Annotated[str | None, typer.Option(help="zh or en (default: detected).")] = None,
+    tenant: TenantOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Add a golden item expecting ARTICLE's live revision."""
+    from assist.db import ArticleRepository
+    from assist.db.golden import GoldenRepository
+    from assist.privacy import PiiMasker
+    from assist.text import detect_language
+
+    s = settings()
+    t = tenant or s.default_tenant
+    db = database(s)
+    art = ArticleRepository(db).get_article(t, article)
+    if art is None:
+        error_exit(f"no article {article!r} in tenant {t!r}")
+    masker = PiiMasker()
+    try:
+        rec = GoldenRepository(db).add(
+            t, masker.mask(question).text, expected_article=article, expected_revision=art.live_revision,
+            language=language or detect_language(question), reference=masker.mask(reference).text if reference else None,
+            source="manual", created_by="cli")
+    except Exception as e:
+        fail(e)
+    if as_json:
+        print_json(rec.model_dump(mode="json"))
+    else:
+        typer.echo(f"added golden item #{rec.id} expecting {rec.expected}")
+
+
+@golden_app.command("import")
+def golden_import(path: Annotated[Path, typer.Argument(help="A golden.jsonl file or a folder holding one.")],
+                  tenant: TenantOpt = None) -> None:
+    """Import a golden file (the format of eval/golden/golden.jsonl); twice adds nothing."""
+    from assist.knowledge_loop import import_golden
+
+    s = settings()
+    try:
+        r = import_golden(database(s), path, tenant=tenant or s.default_tenant, actor="cli")
+    except Exception as e:
+        fail(e)
+    typer.echo(f"imported {r.added} golden items ({r.skipped} skipped: no expected article, or already there)")
+
+
+@golden_app.command("delete")
+def golden_delete(item_id: int, tenant: TenantOpt = None) -> None:
+    """Delete a golden item."""
+    from assist.db.golden import GoldenRepository
+
+    s = settings()
+    try:
+        GoldenRepository(database(s)).delete(tenant or s.default_tenant, item_id)
+    except Exception as e:
+        fail(e)
+    typer.echo(f"deleted golden item #{item_id}")
+
+
+def gate(article_id: str, revision: Annotated[int | None, typer.Option(help="Default: the latest.")] = None,
+         tenant: TenantOpt = None, as_json: JsonOpt = False) -> None:
+    """Run the publish gate for a revision without publishing it (exit 3 when it would block)."""
+    from assist.errors import NotFoundError
+    from assist.publish_gate import PublishGate
+    from kb_ingest.indexing import Indexer
+
+    s = settings()
+    t = tenant or s.default_tenant
+
+    async def go(rt):
+        art = rt.articles.get_article(t, article_id)
+        if art is None:
+            raise NotFoundError(f"no article {article_id!r} in tenant {t!r}")
+        return await PublishGate.of(Indexer.from_runtime(rt)).evaluate(t, article_id, revision or art.latest_revision)
+
+    report = with_runtime(s, go, need_llm=False)
+    if as_json:
+        print_json(report.model_dump(mode="json"))
+    else:
+        typer.echo(f"{article_id}@{report.revision}: {report.items} golden items, {report.touched} touch it, "
+                   f"{len(report.regressions)} worse, {len(report.improved)} better "
+                   f"({report.seconds:.2f}s){' - BLOCKED' if report.blocked else ''}")
+        for r in report.regressions:
+            typer.echo(f"  #{r.item_id} {r.question}: {r.reason}")
+    if report.blocked:
+        raise typer.Exit(BLOCKED_EXIT)
+
+
+def blocked_exit(report, *, as_json: bool) -> None:
+    """Print a blocked publication (``{"blocked": true, "regressions": [...]}`` with --json)
+    and exit with :data:`BLOCKED_EXIT`."""
+    if as_json:
+        print_json({"blocked": True, "article_id": report.article_id, "revision": report.revision,
+                    "tolerance": report.tolerance, "seconds": report.seconds,
+                    "regressions": [r.model_dump(mode="json") for r in report.regressions]})
+    else:
+        typer.secho(f"blocked: {report.summary()}", fg="red", err=True)
+        for r in report.regressions:
+            typer.secho(f"  #{r.item_id} [{r.metric}] {r.question}: {r.reason}", err=True)
+        typer.secho("fix the article, or publish with --override-reason '...'", err=True)
+    raise typer.Exit(BLOCKED_EXIT)
