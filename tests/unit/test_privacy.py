@@ -11,7 +11,7 @@ from stdnum.cn import ric
 from assist.errors import ConfigError
 from assist.privacy import Entity, PiiLogFilter, PiiMasker, redact_for_log
 
-pytestmark = pytest.mark.unit
+pytestmark = [pytest.mark.unit, pytest.mark.fast]
 
 VALID_ID = "11010519491231002X"  # the published GB 11643 example
 VALID_ID_2 = "44030519900101123X"

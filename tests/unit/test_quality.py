@@ -10,7 +10,7 @@ from assist.errors import ConfigError
 from assist.quality import QualityChecker, Rubric, extract_amounts, extract_durations, load_rubric
 from assist.types import Conversation, Finding, QAReport, Turn
 
-pytestmark = pytest.mark.unit
+pytestmark = [pytest.mark.unit, pytest.mark.fast]
 
 RUBRIC = Path(__file__).resolve().parents[2] / "examples" / "tenants" / "nova" / "rubric.yaml"
 

@@ -7,7 +7,7 @@ import pytest
 from assist.sentiment import SentimentAnalyzer
 from assist.types import Conversation, Turn
 
-pytestmark = pytest.mark.unit
+pytestmark = [pytest.mark.unit, pytest.mark.fast]
 
 
 @pytest.fixture(scope="module")

@@ -14,7 +14,7 @@ from assist.tenants import TENANT_FILES, TenantRegistry
 from assist.types import Conversation, Turn
 from tests.conftest import REPO
 
-pytestmark = pytest.mark.unit
+pytestmark = [pytest.mark.unit, pytest.mark.fast]
 
 TENANTS = REPO / "examples" / "tenants"
 
