@@ -313,8 +313,8 @@ class Settings(BaseSettings):
     """Where prepared models live (default ``HOME/models``)."""
     default_tenant: str = "default"
     tenants_dir: Path = Path("examples/tenants")
-    """Per-tenant rule files: ``<dir>/<tenant>/{taxonomy,escalation,rubric}.yaml`` and
-    ``routing_examples.jsonl``; the sample tenant ``nova`` ships in ``examples/tenants``."""
+    """Per-tenant files: ``<dir>/<tenant>/{profile,taxonomy,escalation,rubric}.yaml`` and
+    ``routing_examples.jsonl``; a missing file means neutral defaults (``assist/resources/tenant_defaults``). The sample tenants ``nova`` and ``bank`` ship in ``examples/tenants``."""
     escalation_use_llm: bool = True
     """Ask the model for category/sentiment/urgency hints (hard rules always win)."""
     secret_key: SecretStr = SecretStr("dev-only-secret")
