@@ -163,6 +163,8 @@ class ArticleIn(_Strict):
     valid_until: date | None = None
     review_by: date | None = None
     publish: bool = False
+    override_reason: str | None = Field(None, max_length=2000, description=(
+        "Publish although the publish gate blocks it (knowledge manager); recorded in the workflow history."))
 
 
 class ArticleUpdate(_Strict):
@@ -177,6 +179,8 @@ class ArticleUpdate(_Strict):
     valid_until: date | None = None
     review_by: date | None = None
     publish: bool = False
+    override_reason: str | None = Field(None, max_length=2000, description=(
+        "Publish although the publish gate blocks it (knowledge manager); recorded in the workflow history."))
 
 
 class ArticlePublic(BaseModel):
@@ -222,6 +226,8 @@ class PreviewPublic(BaseModel):
 class WorkflowRequest(_Strict):
     revision: int | None = Field(None, ge=1, le=2**31 - 1)
     note: str | None = Field(None, max_length=2000)
+    override_reason: str | None = Field(None, max_length=2000, description=(
+        "Publish although the publish gate blocks it (knowledge manager); recorded in the workflow history."))
 
 
 class RollbackRequest(_Strict):
