@@ -195,25 +195,35 @@ def check_claims(text: str, evidence: Mapping[int, str], *, style: Sequence[str]
         if not valid and _is_courtesy(sentence, style):
             out.append(sentence)
             continue
-        problem: str | None
+        problem: str | None = None
         if valid:
-            problem = _sentence_problem(plain, "\n".join(_nfkc(evidence[n]) for n in valid), min_support=min_support)
-        else:
+            problem = _sentence_problem(plain, "\n".join(evidence[n] for n in valid), min_support=min_support)
+        if not valid or (problem is not None and attribute):
+            # Uncited, or cited wrongly (small models often cite the wrong number): the
+            # evidence text that supports it, if one does, gets the citation.
+            why_cited = problem
             problem, best = "unsupported", None
-            ranked = sorted(evidence, key=lambda n: -_overlap(_content_tokens(plain), _content_tokens(_nfkc(evidence[n]))))
+            ranked = sorted((n for n in evidence if n not in valid),
+                            key=lambda n: -_overlap(_content_tokens(plain), _content_tokens(_nfkc(evidence[n]))))
             for n in ranked[:3]:
-                why = _sentence_problem(plain, _nfkc(evidence[n]), min_support=min_support)
+                why = _sentence_problem(plain, evidence[n], min_support=min_support)
                 if why is None:
                     problem, best = None, n
                     break
                 if problem == "unsupported":
                     problem = why
+            if why_cited is not None and problem is not None:
+                problem = why_cited  # report why its own citation did not support it
             if problem is None and best is not None:
+                if valid:
+                    sentence = _CITE.sub("", sentence)
+                    flags.append("citations_corrected")
+                else:
+                    flags.append("citations_attributed")
                 valid = [best]
                 if attribute:
-                    end = len(sentence.rstrip("。．.!！?？"))
+                    end = len(sentence.rstrip("。．.!！?？ "))
                     sentence = f"{sentence[:end]} [{best}]{sentence[end:]}"
-                    flags.append("citations_attributed")
         if problem is not None:
             removed.append(sentence)
             flags.append(f"claim_removed:{problem}")

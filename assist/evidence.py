@@ -57,6 +57,8 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 DraftMode = Literal["extractive", "generative"]
+MoreChunks = Callable[[str, list[str], int], Awaitable[list[RetrievedChunk]]]
+"""``(question, article_ids, k) -> chunks``: more chunks of the best articles."""
 
 NO_SUPPORTED_CLAIM = "no_supported_claim"
 """Flag of a draft whose every sentence the claim check removed (status ``not_covered``)."""
@@ -213,20 +215,21 @@ class EvidenceDrafter:
     prompts: PromptLibrary
     embedder: Embedder
     settings: DraftSettings
-    more_chunks: Callable[[str, list[str], int], Awaitable[list[RetrievedChunk]]] | None = None
+    more_chunks: MoreChunks | None = None
     on_llm: Callable[[float, Any], None] | None = None
 
     # ------------------------------------------------------------------ evidence
-    async def gather(self, question: str, chunks: Sequence[RetrievedChunk], *, context: str | None = None
-                     ) -> Evidence:
+    async def gather(self, question: str, chunks: Sequence[RetrievedChunk], *, context: str | None = None,
+                     more_chunks: MoreChunks | None = None) -> Evidence:
         """Score the sentences of the best chunks (plus more chunks of the same articles)."""
         s = self.settings
         picked = list(chunks[: s.evidence_chunks])
-        if self.more_chunks is not None and picked and len(picked) < s.evidence_chunks + s.extra_article_chunks:
+        more = more_chunks or self.more_chunks
+        if more is not None and picked and len(picked) < s.evidence_chunks + s.extra_article_chunks:
             articles = list(dict.fromkeys(c.chunk.article_id for c in picked[:2]))
             seen = {c.chunk.id for c in picked}
             try:
-                extra = await self.more_chunks(question, articles, s.extra_article_chunks + len(picked))
+                extra = await more(question, articles, s.extra_article_chunks + len(picked))
             except Exception:  # more evidence is a bonus; never fail a draft for it
                 log.warning("could not fetch more chunks of %s", articles, exc_info=True)
                 extra = []
@@ -367,11 +370,11 @@ class EvidenceDrafter:
     # ------------------------------------------------------------------ drafts
     async def extractive(self, turns: Sequence[Turn], chunks: Sequence[RetrievedChunk], language: str, *,
                          style: Sequence[str] = (), greeting: str | None = None, closing: str | None = None,
-                         context: str | None = None) -> EvidenceDraft:
+                         context: str | None = None, more_chunks: MoreChunks | None = None) -> EvidenceDraft:
         """An extractive draft: at most one model call (the selection)."""
         t0 = time.perf_counter()
         question = turns[-1].text if turns else ""
-        ev = await self.gather(question, chunks, context=context)
+        ev = await self.gather(question, chunks, context=context, more_chunks=more_chunks)
         timings = {"evidence_s": time.perf_counter() - t0}
         candidates = ev.ranked[: self.settings.evidence_sentences]
         if not candidates:
@@ -448,3 +451,63 @@ def greeting_and_closing(style: Sequence[str], language: str) -> tuple[str | Non
         elif closing is None and close_rx.search(p):
             closing = p
     return greeting, closing
+
+
+@dataclass
+class ClaimFilter:
+    """The claim and policy checks over a streamed generative reply, piece by piece.
+
+    Feed it the whole sentences a stream releases; it returns what may be shown: supported
+    sentences, and courtesy sentences once a supported claim has come (a reply of courtesy
+    alone is no answer). The final text is what it released, so streamed and final agree.
+
+    Example:
+        >>> f = ClaimFilter(passages)                                         # doctest: +SKIP
+        >>> f.feed("您好！"), f.feed("值班人员可以走 [1]。"), f.feed("交接班时不得离开岗位 [1]。")   # doctest: +SKIP
+        ('', '', '您好！交接班时不得离开岗位 [1]。')
+    """
+
+    passages: Sequence[Passage]
+    style: Sequence[str] = ()
+    min_support: float = 0.5
+    supported: int = 0
+    flags: list[str] = field(default_factory=list)
+    used: list[int] = field(default_factory=list)
+    _held: str = ""
+    _out: list[str] = field(default_factory=list)
+
+    def feed(self, piece: str) -> str:
+        if not piece.strip():
+            self._held += piece
+            return ""
+        lead = piece[: len(piece) - len(piece.lstrip())]
+        evidence = {p.number: f"{p.title}\n{p.source.chunk.text}" for p in self.passages}
+        claims = check_claims(piece.strip(), evidence, style=self.style, min_support=self.min_support)
+        policy = check_policy(claims.text, evidence) if claims.text else None
+        self.flags.extend(f for f in [*claims.flags, *(policy.flags if policy else [])] if f not in self.flags)
+        kept = policy.text if policy else ""
+        if not kept:
+            return ""
+        if claims.supported == 0 or (policy and policy.removed and not _content_tokens(kept)):
+            self._held += lead + kept  # courtesy only: wait for a claim
+            return ""
+        self.supported += claims.supported
+        self.used.extend(n for n in claims.used if n not in self.used and f"[{n}]" in kept)
+        out = self._held + lead + kept
+        self._held = ""
+        if not self._out:
+            out = out.lstrip()
+        self._out.append(out)
+        return out
+
+    def close(self) -> str:
+        """Courtesy held back after the last claim is released (only if a claim was)."""
+        out = self._held if self.supported and self._held.strip() else ""
+        self._held = ""
+        if out:
+            self._out.append(out)
+        return out
+
+    @property
+    def text(self) -> str:
+        return "".join(self._out)

@@ -39,6 +39,7 @@ from assist.embedders import make_embedder
 from assist.embedders.base import Embedder
 from assist.errors import AssistError, InputError, LLMError, NotFoundError
 from assist.events import DeltaEvent, DoneEvent, DraftEvent, ErrorEvent, SourcesEvent
+from assist.evidence import NO_SUPPORTED_CLAIM, ClaimFilter, EvidenceDraft, EvidenceDrafter, draft_mode
 from assist.llm import make_chat_model
 from assist.llm.base import ChatModel
 from assist.privacy import PiiMasker
@@ -85,12 +86,15 @@ class AssistPipeline:
     """A company name for every tenant's prompts (an override, e.g. for an evaluation run);
     None: each tenant's profile display name (:meth:`company_for`)."""
     _writer: DraftWriter = field(init=False)
+    _evidence: EvidenceDrafter = field(init=False)
     _routing_embedder: Embedder | None = None
     on_event: Callable[[str, dict[str, Any]], None] | None = None
     """Metrics hook: ``on_event(name, fields)`` (the service feeds Prometheus with it)."""
 
     def __post_init__(self) -> None:
         self._writer = DraftWriter(llm=self.llm, prompts=self.prompts, company=self.company)
+        self._evidence = EvidenceDrafter(llm=self.llm, prompts=self.prompts, embedder=self.embedder,
+                                         settings=self.settings.draft, on_llm=self._on_select)
         if self.tenants is None:
             self.tenants = TenantRegistry(self.settings.tenants_dir)
 
@@ -325,30 +329,45 @@ class AssistPipeline:
             yield DeltaEvent(text=draft.text, display_text=restore(draft.text))
             yield done(draft)
             return
+        # Evidence first (assist/evidence.py): extractive drafts are built from chosen
+        # knowledge-base sentences; generative ones are claim-checked piece by piece below.
+        style = await self._style(tenant, language)
+        if draft_mode(self.settings) == "extractive":
+            draft = await self._extractive(draft_id, tenant, language, turns, mapping, result, style)
+            if draft.text:
+                yield DeltaEvent(text=draft.text, display_text=restore(draft.text))
+            yield done(draft)
+            return
         rs = self.settings.retrieval
         passages, flags = make_passages(result.chunks[: rs.draft_passages], max_chars=rs.passage_chars)
-        style = await self._style(tenant, language)
         checked = CheckedStream(passages)
+        claims = ClaimFilter(passages, style, min_support=self.settings.draft.min_support)
         started = time.perf_counter()
         chars = 0
         try:
             async for raw in self._generate(turns, passages, language, style,
                                             company=self.company_for(tenant, language)):
                 chars += len(raw)
-                if piece := checked.feed(raw):
+                if (piece := checked.feed(raw)) and (piece := claims.feed(piece)):
                     yield DeltaEvent(text=piece, display_text=restore(piece))
         except LLMError as e:
-            if checked.text:  # text already went out: the caller must learn it is incomplete
+            if claims.text:  # text already went out: the caller must learn it is incomplete
                 raise
             self._emit("draft", status="no_draft")
             yield done(Draft(id=draft_id, text="", status="no_draft", language=language,  # type: ignore[arg-type]
                              sources=result.chunks, flags=[*flags, "model_unavailable"], masked=mapping,
                              detail=f"no draft could be written: {e.message}"))
             return
-        if piece := checked.close():
-            yield DeltaEvent(text=piece, display_text=restore(piece))
+        for piece in (claims.feed(checked.close()), claims.close()):
+            if piece:
+                yield DeltaEvent(text=piece, display_text=restore(piece))
         self._emit("llm", seconds=time.perf_counter() - started, chars=chars)
-        yield done(self._finish(draft_id, checked, passages, flags, language, result, mapping))
+        if not claims.supported:  # nothing the passages support: never an ordinary draft
+            yield done(self._unsupported(draft_id, language, turns, result, mapping, tenant,
+                                         [*flags, *claims.flags, NO_SUPPORTED_CLAIM]))
+            return
+        yield done(self._finish(draft_id, checked, passages, [*flags, *claims.flags], language, result, mapping,
+                                text=claims.text))
 
     def _generate(self, turns: list[Turn], passages: list[Passage], language: str,
                   style: list[str], *, company: str | None = None) -> AsyncIterator[str]:
@@ -357,17 +376,77 @@ class AssistPipeline:
         return self._writer.stream(turns, passages, language, style, company=company)
 
     def _finish(self, draft_id: str, checked: CheckedStream, passages: list[Passage], flags: list[str],
-                language: str, result: RetrievalResult, mapping: dict[str, str]) -> Draft:
-        used = checked.used()
-        flags = list(flags) + checked.flags()
+                language: str, result: RetrievalResult, mapping: dict[str, str], *, text: str | None = None) -> Draft:
+        """The drafted reply; ``text``: the claim-checked text (what was released), when given."""
+        final = checked.text if text is None else text
+        used = [n for n in checked.used() if f"[{n}]" in final]
+        # Unsupported sentences are already gone when the claim check ran (text given).
+        flags = list(flags) + [f for f in checked.flags() if text is None or not f.startswith("unsupported_sentence")]
         if checked.invalid:
             flags.append("invalid_citations_removed")
         if not used:
             flags.append("no_citations")
         self._emit("draft", status="drafted")
-        return Draft(id=draft_id, text=checked.text, status="drafted", language=language,  # type: ignore[arg-type]
+        return Draft(id=draft_id, text=final, status="drafted", language=language,  # type: ignore[arg-type]
                      citations=citations_for(used, passages), sources=result.chunks, flags=flags,
                      invalid_citations=list(checked.invalid), masked=mapping)
+
+    # ------------------------------------------------------------------ evidence-first drafts
+    async def _more_chunks(self, tenant: str, question: str, article_ids: list[str], k: int) -> list[RetrievedChunk]:
+        """More chunks of the given articles for ``question`` (a long document answers in
+        several chunks; the retriever keeps one per article): one hybrid query within them."""
+        if not article_ids:
+            return []
+        sparse = self.retriever.sparse.encode_query(question)
+        return await self.store.search(
+            dense=await self.embedder.embed_query(question), sparse=sparse if sparse.indices else None,
+            filters=SearchFilter(tenant=tenant, article_ids=article_ids), top_k=k,
+            candidates=max(k, 20), fusion=self.settings.retrieval.fusion)
+
+    def _on_select(self, seconds: float, out: Any) -> None:
+        self._emit("llm", seconds=seconds, chars=len(out.text), completion_tokens=out.usage.completion_tokens,
+                   prompt_tokens=out.usage.prompt_tokens)
+
+    async def _extractive(self, draft_id: str, tenant: str, language: str, turns: list[Turn],
+                          mapping: dict[str, str], result: RetrievalResult, style: list[str]) -> Draft:
+        """An extractive draft (one short selection call), claim- and policy-checked."""
+        profile = self.registry.profile(tenant)
+
+        def phrase(section: Any) -> str | None:
+            # A phrase that asks something or names the agent does not fit a written answer.
+            return next((p for p in profile.phrases(language, section) if not any(c in p for c in "{?？")), None)
+
+        async def more(question: str, article_ids: list[str], k: int) -> list[RetrievedChunk]:
+            return await self._more_chunks(tenant, question, article_ids, k)
+
+        first_reply = not any(t.role == "agent" for t in turns)
+        out = await self._evidence.extractive(turns, result.chunks, language, style=style,
+                                              greeting=phrase("greeting") if first_reply else None,
+                                              closing=phrase("closing"), context=result.query, more_chunks=more)
+        return self._evidence_draft(draft_id, out, language, turns, result, mapping, tenant)
+
+    def _evidence_draft(self, draft_id: str, out: EvidenceDraft, language: str, turns: list[Turn],
+                        result: RetrievalResult, mapping: dict[str, str], tenant: str) -> Draft:
+        seen = {r.chunk.id for r in result.chunks}
+        sources = [*result.chunks, *(p.source for p in out.passages if p.source.chunk.id not in seen)]
+        if out.status == "drafted":
+            self._emit("draft", status="drafted")
+            return Draft(id=draft_id, text=out.text, status="drafted", language=language,  # type: ignore[arg-type]
+                         citations=citations_for(out.used, out.passages), sources=sources, flags=out.flags,
+                         masked=mapping)
+        if out.status == "no_draft":
+            self._emit("draft", status="no_draft")
+            return Draft(id=draft_id, text="", status="no_draft", language=language,  # type: ignore[arg-type]
+                         sources=sources, flags=out.flags, masked=mapping, detail=out.detail)
+        draft = self._unsupported(draft_id, language, turns, result, mapping, tenant, out.flags)
+        return draft.model_copy(update={"sources": sources, "detail": out.detail or draft.detail})
+
+    def _unsupported(self, draft_id: str, language: str, turns: list[Turn], result: RetrievalResult,
+                     mapping: dict[str, str], tenant: str, flags: list[str]) -> Draft:
+        """Retrieval found passages but no supported answer in them: the not-covered reply
+        (gap logged), with the reason in the flags."""
+        draft = self._not_covered(draft_id, language, turns, result, mapping, tenant)
+        return draft.model_copy(update={"flags": [*draft.flags, *flags]})
 
     # ------------------------------------------------------------------ escalation, QA, summary
     def _mask_conversation(self, conversation: Conversation) -> tuple[Conversation, dict[str, str]]:

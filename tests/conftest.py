@@ -16,6 +16,10 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
 os.environ.setdefault("RAGAS_DO_NOT_TRACK", "true")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+# Tests that script a FakeChatModel with free-text replies exercise the generative draft
+# path; the product's default (auto: extractive for small models) is tested where a test
+# sets ``draft={"mode": ...}`` itself (tests/unit/evidence).
+os.environ.setdefault("ASSIST_DRAFT__MODE", "generative")
 
 import pytest  # noqa: E402
 

@@ -79,7 +79,7 @@ def test_yes_no_questions() -> None:
 
 
 def test_draft_mode_auto_by_model_size() -> None:
-    s = Settings(_env_file=None)
+    s = Settings(_env_file=None, draft={"mode": "auto"})
     assert draft_mode(s) == "extractive"  # qwen2.5-0.5b-instruct
     assert draft_mode(s.model_copy(update={"llm": s.llm.model_copy(update={"model": "qwen2.5-7b-instruct"})})) == "generative"
     assert draft_mode(s.model_copy(update={"draft": DraftSettings(model_params_b=8)})) == "generative"
@@ -196,6 +196,14 @@ def test_claim_check_keeps_supported_sentences_and_courtesy() -> None:
     assert "citations_attributed" in report.flags
     report = check_claims("Thanks for waiting. Staff must not leave their post during a shift change [1].", EVIDENCE_EN)
     assert report.supported == 1 and report.text.startswith("Thanks for waiting.")
+
+
+def test_a_wrong_citation_is_corrected_when_another_passage_supports_the_sentence() -> None:
+    evidence = {1: "Check the order number first.", 2: "Refunds take 3-7 business days."}
+    report = check_claims("Refunds take 3-7 business days [1].", evidence)
+    assert report.supported == 1 and report.text == "Refunds take 3-7 business days [2]." and report.used == [2]
+    assert "citations_corrected" in report.flags
+    assert check_claims("Refunds take 3-7 business days [1].", evidence, attribute=False).supported == 0
 
 
 def test_full_width_digits_are_numbers() -> None:
