@@ -11,8 +11,10 @@ Example:
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from assist.db import ArticleRepository, Database, FeedbackRepository, SuggestionRepository
 from assist.db.golden import GoldenRecord, GoldenRepository
@@ -91,3 +93,194 @@ def golden_from_feedback(db: Database, tenant: str, feedback_id: int, *, actor: 
         tenant, question, expected_article=first.get("article_id"), expected_revision=first.get("revision"),
         language=resp.get("language"), reference=fb.final_text or resp.get("text"), source="accepted_draft",
         external_id=f"feedback:{feedback_id}", created_by=actor)
+
+
+# ---------------------------------------------------------------- signals -> draft articles
+SUGGESTED_TAG = "suggested"
+"""Tag of the draft articles the loop proposes (``/km`` lists them as suggested articles)."""
+
+_WORDING = {
+    "zh": {"todo": "> 待知识管理员补充：本文由知识闭环根据未覆盖的客户问题自动生成，请核实并补全答案后再提交审核。",
+           "questions": "客户的问法", "answer": "答案（草稿）",
+           "answer_todo": "（待补充：请根据下方依据写出完整、准确的答案。）",
+           "evidence": "依据", "related": "相关文章（未能完全回答）", "replies": "坐席实际发送的回复",
+           "none": "（暂无依据：请联系业务部门确认。）"},
+    "en": {"todo": "> To be completed by a knowledge manager: drafted by the knowledge loop from questions the "
+                   "knowledge base did not cover. Check and complete the answer before submitting it for review.",
+           "questions": "How customers ask", "answer": "Answer (draft)",
+           "answer_todo": "(To be completed: write the full, correct answer from the evidence below.)",
+           "evidence": "Evidence", "related": "Related articles (did not fully answer)",
+           "replies": "Replies agents actually sent", "none": "(No evidence yet: check with the business owner.)"},
+}
+
+
+@dataclass
+class Signal:
+    question: str
+    language: str
+    kind: str
+    """``gap`` (not covered), ``rejected`` or ``edited`` (a draft agents rejected or rewrote)."""
+    reply: str | None = None
+    """The reply the agent sent instead (edited drafts)."""
+
+
+@dataclass
+class SuggestedDraft:
+    article_id: str
+    title: str
+    language: str
+    questions: list[str]
+    signals: int
+    evidence: list[str]
+    revision: int | None = None
+    created: bool = True
+
+
+@dataclass
+class SuggestReport:
+    tenant: str
+    signals: int = 0
+    clusters: int = 0
+    covered: int = 0
+    """Clusters whose central question the knowledge base already answers (skipped)."""
+    existing: int = 0
+    """Clusters with a suggested draft already (updated only when new questions came in)."""
+    drafts: list[SuggestedDraft] = field(default_factory=list)
+
+
+def collect_signals(db: Database, tenant: str, *, limit: int = 2000, edit_ratio: float = 0.6) -> list[Signal]:
+    """Not-covered questions (the gap log), and the questions of drafts agents rejected or
+    heavily edited (similarity of sent and suggested text below ``edit_ratio``)."""
+    import difflib
+
+    from assist.db import GapRepository
+    from assist.text import detect_language
+
+    out = [Signal(g.question, g.language or detect_language(g.question), "gap")
+           for g in GapRepository(db).list(tenant, limit=limit)]
+    sugs = SuggestionRepository(db)
+    for fb in FeedbackRepository(db).list(tenant, limit=limit):
+        if fb.outcome == "accepted" or not fb.suggestion_id:
+            continue
+        sug = sugs.get(tenant, fb.suggestion_id)
+        if sug is None or sug.kind != "draft":
+            continue
+        turns = (sug.request or {}).get("turns") or []
+        q = next((t.get("text") for t in reversed(turns) if t.get("role") == "customer"), None)
+        if not q:
+            continue
+        original = str((sug.response or {}).get("text", ""))
+        if fb.outcome == "edited":
+            ratio = difflib.SequenceMatcher(None, original, fb.final_text or "").ratio()
+            if ratio >= edit_ratio:
+                continue
+        lang = (sug.response or {}).get("language") or detect_language(q)
+        out.append(Signal(q, lang, fb.outcome, fb.final_text if fb.outcome == "edited" else None))
+    return out
+
+
+def cluster(vectors: list[list[float]], *, distance: float) -> list[int]:
+    """Agglomerative clustering (average linkage, cosine distance below ``distance``)."""
+    if len(vectors) == 1:
+        return [0]
+    import numpy as np
+    from sklearn.cluster import AgglomerativeClustering
+
+    model = AgglomerativeClustering(n_clusters=None, metric="cosine", linkage="average",
+                                    distance_threshold=distance)
+    return [int(x) for x in model.fit_predict(np.asarray(vectors, dtype=np.float32))]
+
+
+async def suggest_articles(indexer: Any, tenant: str, *, to_article: Callable[[Any, str], Any],
+                           distance: float = 0.12, min_size: int = 2,
+                           actor: str = "knowledge-loop") -> SuggestReport:
+    """Cluster the tenant's signals per language and propose one draft article per cluster
+    the knowledge base does not cover yet (``indexer``: a ``kb_ingest.indexing.Indexer``; the
+    drafts are ingested unpublished, so they enter the workflow as draft revisions).
+    ``to_article(meta, markdown)`` parses a draft's Markdown body into a ``ParsedArticle``.
+
+    ``distance``: the cosine distance under which questions join a cluster (e5 embeds related
+    questions close together: its cosines rarely fall below 0.7). ``min_size``: questions
+    a cluster needs (one question alone is noise).
+    """
+    import hashlib
+
+    import numpy as np
+
+    from assist.db.feedback import normalize_question
+    from assist.types import ArticleMeta, ArticleStatus, ArticleType, SearchFilter
+
+    db: Database = indexer.db
+    report = SuggestReport(tenant=tenant)
+    signals = collect_signals(db, tenant)
+    report.signals = len(signals)
+    if not signals:
+        return report
+    vectors = await indexer.embedder.embed_queries([s.question for s in signals])
+    articles = ArticleRepository(db)
+    r = indexer.settings.retrieval
+    todo: list[Any] = []
+    for lang in sorted({s.language for s in signals}):
+        idx = [i for i, s in enumerate(signals) if s.language == lang]
+        labels = cluster([vectors[i] for i in idx], distance=distance)
+        groups: dict[int, list[int]] = {}
+        for i, lab in zip(idx, labels, strict=True):
+            groups.setdefault(lab, []).append(i)
+        for members in groups.values():
+            if len(members) < min_size:
+                continue
+            report.clusters += 1
+            m = np.asarray([vectors[i] for i in members], dtype=np.float32)
+            mean = m.mean(axis=0)
+            centre = members[int(np.argmax(m @ mean))]
+            question = signals[centre].question
+            hits = await indexer.store.search(dense=vectors[centre], sparse=indexer.sparse.encode_query(question),
+                                              filters=SearchFilter(tenant=tenant, languages=[lang]), top_k=3,
+                                              candidates=r.candidates, fusion=r.fusion)
+            hits = [h for h in hits if SUGGESTED_TAG not in (h.chunk.tags or [])]
+            best = max((h.dense_score or 0.0 for h in hits), default=0.0)
+            if best >= r.min_dense_score:
+                report.covered += 1
+                continue
+            questions = list(dict.fromkeys(signals[i].question for i in members))
+            key = hashlib.sha1(" ".join(sorted(normalize_question(q) for q in questions[:3])).encode()).hexdigest()
+            article_id = f"suggested-{lang}-{key[:10]}"
+            w = _WORDING.get(lang, _WORDING["en"])
+            evidence = [f"{h.chunk.title} ({h.chunk.article_id}): {h.chunk.text[:160]}" for h in hits]
+            replies = list(dict.fromkeys(s.reply for i in members if (s := signals[i]).reply))
+            body = _draft_body(w, questions, evidence, replies)
+            meta = ArticleMeta(id=article_id, tenant=tenant, type=ArticleType.FAQ, title=question[:200],
+                               language=lang, tags=[SUGGESTED_TAG], owner=actor, status=ArticleStatus.DRAFT,
+                               source_file="knowledge-loop")
+            draft = SuggestedDraft(article_id, meta.title, lang, questions, len(members), evidence)
+            if articles.get_article(tenant, article_id) is not None:
+                report.existing += 1
+                draft.created = False
+            report.drafts.append(draft)
+            todo.append(to_article(meta, body))
+    if todo:
+        await indexer.ingest_articles(todo, tenant=tenant, publish=False, actor=actor)
+        for d in report.drafts:
+            a = articles.get_article(tenant, d.article_id)
+            d.revision = a.latest_revision if a else None
+    return report
+
+
+def draft_questions(blocks: Any) -> list[str]:
+    """The customer questions listed in a suggested draft (its "How customers ask" section)."""
+    heads = {w["questions"] for w in _WORDING.values()}
+    return [line[2:].strip() for b in blocks if b.heading_path and b.heading_path[-1] in heads
+            for line in b.text.splitlines() if line.startswith("- ")]
+
+
+def _draft_body(w: dict[str, str], questions: list[str], evidence: list[str], replies: list[str]) -> str:
+    lines = [w["todo"], "", f"## {w['questions']}", ""]
+    lines += [f"- {q}" for q in questions]
+    lines += ["", f"## {w['answer']}", "", w["answer_todo"], "", f"## {w['evidence']}", ""]
+    if replies:
+        lines += [f"### {w['replies']}", ""] + [f"- {r}" for r in replies] + [""]
+    if evidence:
+        lines += [f"### {w['related']}", ""] + [f"- {e}" for e in evidence]
+    if not replies and not evidence:
+        lines.append(w["none"])
+    return "\n".join(lines) + "\n"
