@@ -29,7 +29,7 @@ from assist.runtime import open_runtime
 from serving import errors
 from serving.deps import RateLimiter
 from serving.metrics import Metrics, MetricsMiddleware
-from serving.routes import articles, assist, chat, feedback, health, search, tenant
+from serving.routes import articles, assist, chat, feedback, health, kb_loop, search, tenant
 
 log = logging.getLogger("serving")
 STATIC = Path(__file__).resolve().parent / "static"
@@ -162,6 +162,7 @@ def create_app(settings: Settings, *, llm: ChatModel | None = None, pipeline: An
     for r in (search.router, assist.router, chat.router, articles.router, feedback.router, health.router,
               tenant.router):
         app.include_router(r, responses=errors.ERROR_RESPONSES)
+    kb_loop.install(app)  # /v1/kb/golden|gate|suggestions|stale, and the 409 of a blocked publish
     if (STATIC / "widget").exists():
         app.mount("/widget", StaticFiles(directory=STATIC / "widget", html=True), name="widget")
     if (STATIC / "km").exists():
