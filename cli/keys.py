@@ -23,20 +23,27 @@ def keys_create(
     name: Annotated[str, typer.Option("--name", help="Who or what uses the key.")],
     role: Annotated[str, typer.Option("--role", help="agent | bot | knowledge_manager | evaluator | admin")],
     tenant: TenantOpt = None,
+    expires_in: Annotated[str | None, typer.Option("--expires-in", help="Lifetime, e.g. 12h, 30d, 8w.")] = None,
+    expires_at: Annotated[str | None, typer.Option("--expires-at",
+                                                   help="Expiry, ISO date or time (UTC unless a zone is given).")] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Create an API key. The key is printed once; only its hash is stored."""
+    from assist.db.keys import parse_expiry
+
     s, keys = _keys()
     try:
-        plaintext, rec = keys.create(name, role, tenant or s.default_tenant)  # type: ignore[arg-type]
+        plaintext, rec = keys.create(name, role, tenant or s.default_tenant,  # type: ignore[arg-type]
+                                     expires_at=parse_expiry(expires_in, expires_at))
     except Exception as e:
         fail(e)
     if as_json:
         print_json({"key": plaintext, **rec.model_dump(mode="json")})
     else:
         typer.echo(plaintext)
-        typer.secho(f"id={rec.id} role={rec.role} tenant={rec.tenant}: store the key now, it is not shown again",
-                    fg="yellow", err=True)
+        until = f" expires={rec.expires_at.isoformat()}" if rec.expires_at else ""
+        typer.secho(f"id={rec.id} role={rec.role} tenant={rec.tenant}{until}: store the key now, it is not shown "
+                    "again", fg="yellow", err=True)
 
 
 @app.command("list")
@@ -48,7 +55,7 @@ def keys_list(tenant: TenantOpt = None, as_json: JsonOpt = False) -> None:
         print_json([r.model_dump(mode="json") for r in rows])
         return
     for r in rows:
-        state = "revoked" if r.revoked_at else "active"
+        state = "revoked" if r.revoked_at else "expired" if r.expired else "active"
         typer.echo(f"{r.id:4} {r.prefix}…  {r.role:18} {r.tenant:12} {state:8} {r.name}")
 
 

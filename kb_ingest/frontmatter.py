@@ -32,9 +32,29 @@ _FRONT_MATTER = re.compile(r"\A(?:\ufeff)?---[ \t]*\r?\n(.*?)\r?\n(?:---|\.\.\.)
 _ID_OK = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:\-]*$")
 
 
+MAX_TAGS = 50
+MAX_TAG_CHARS = 100
+
+
+class _AliasRefused(yaml.MarkedYAMLError):
+    """An anchor (``&a``) or alias (``*a``): refused, a few bytes of them expand to megabytes."""
+
+
 class _MetaLoader(yaml.SafeLoader):
     """SafeLoader that keeps dates as strings, so an impossible date like 2026-02-30
-    reaches our validation (which names the field) instead of crashing inside PyYAML."""
+    reaches our validation (which names the field) instead of crashing inside PyYAML,
+    and refuses anchors and aliases: article metadata never needs them, and a chain of
+    aliases turns a few hundred bytes into megabytes (the "billion laughs")."""
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        event = self.peek_event()
+        if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None):
+            raise _AliasRefused(
+                problem="YAML anchors and aliases (&name, *name) are not allowed in article metadata; "
+                        "write each value out",
+                problem_mark=event.start_mark,
+            )
+        return super().compose_node(parent, index)
 
 
 _MetaLoader.add_constructor("tag:yaml.org,2002:timestamp", lambda loader, node: loader.construct_scalar(node))
@@ -64,6 +84,9 @@ def load_yaml_mapping(source: str, *, where: str) -> dict[str, Any]:
     """Parse YAML that must be a mapping (front matter or a ``.meta.yaml`` sidecar)."""
     try:
         data = yaml.load(source, Loader=_MetaLoader)  # noqa: S506 - a SafeLoader subclass
+    except _AliasRefused as e:
+        mark = e.problem_mark
+        raise InputError(f"{where}: line {mark.line + 1}: {e.problem}") from e
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
         at = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
@@ -131,6 +154,9 @@ def _normalise(data: Mapping[str, Any], where: str) -> dict[str, Any]:
                 value = [str(t).strip() for t in value if str(t).strip()]
             else:
                 value = [str(value)]
+            if len(value) > MAX_TAGS or any(len(t) > MAX_TAG_CHARS for t in value):
+                raise InputError(f"{where}: field 'tags' has {len(value)} tags; at most {MAX_TAGS} tags of "
+                                 f"at most {MAX_TAG_CHARS} characters each")
         elif key in _DATE_FIELDS:
             value = _parse_date(key, value, where)
         elif key in ("type", "status", "language") and isinstance(value, str):
@@ -175,6 +201,10 @@ def build_meta(data: Mapping[str, Any], *, where: str) -> ArticleMeta:
         InputError: naming the field and value (unknown type, bad id, bad language...).
     """
     data = _normalise(data, where)
+    start, end = data.get("effective_from"), data.get("valid_until")
+    if start and end and end < start:
+        raise InputError(f"{where}: field 'valid_until' ({end}) is before 'effective_from' ({start}): "
+                         "an article cannot expire before it takes effect")
     try:
         return ArticleMeta.model_validate(data)
     except ValidationError as e:

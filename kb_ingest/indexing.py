@@ -48,6 +48,7 @@ from assist.types import (
     ReindexReport,
 )
 from kb_ingest.chunking import chunk_article, embedding_text
+from kb_ingest.limits import check_archive
 from kb_ingest.parsers import SUPPORTED_EXTENSIONS, parse_file
 
 if TYPE_CHECKING:
@@ -185,9 +186,17 @@ class Indexer:
         files = discover_files(paths)
         report = IngestReport(files=len(files))
         parsed: list[tuple[Path, list[ParsedArticle]]] = []
+        max_bytes = self.settings.ingest.max_file_bytes
+
+        def parse(f: Path, root: Path | None) -> list[ParsedArticle]:
+            check_archive(f, name=f.name)
+            return parse_file(f, max_bytes=max_bytes, root=root)
+
         for i, (f, root) in enumerate(files):
             try:
-                arts = parse_file(f, max_bytes=self.settings.ingest.max_file_bytes, root=root)
+                # Parsing is CPU work (PDF, office XML): a worker thread, so the service's
+                # event loop keeps answering other requests meanwhile.
+                arts = await anyio.to_thread.run_sync(parse, f, root)
                 parsed.append((f, arts))
             except InputError as e:
                 report.errors.append(IngestError(file=str(f), error=e.message))
@@ -229,18 +238,23 @@ class Indexer:
         pending: list[_Pending] = []
         articles = [_with_tenant(a, tenant) for a in articles]
         self._latest = latest_revisions(self.db, tenant, [a.meta.id for a in articles])
-        # One transaction for all new revisions (a unit of work), not one per article.
-        with self.db.session():
-            for art in articles:
-                want_live = publish or art.meta.status == ArticleStatus.PUBLISHED
-                try:
-                    p = self._plan(art, want_live=want_live, actor=actor, report=report)
-                except AssistError as e:
-                    report.errors.append(IngestError(file=art.meta.source_file or art.meta.id, error=e.message))
-                    continue
-                if p is not None:
-                    pending.append(p)
-                report.articles += 1
+        # One transaction for all new revisions (a unit of work), not one per article; in a
+        # worker thread, since chunking (tokenising every block) is CPU work.
+        def plan_all() -> None:
+            with self.db.session():
+                for art in articles:
+                    want_live = publish or art.meta.status == ArticleStatus.PUBLISHED
+                    try:
+                        p = self._plan(art, want_live=want_live, actor=actor, report=report)
+                    except AssistError as e:
+                        report.errors.append(IngestError(file=art.meta.source_file or art.meta.id,
+                                                         error=e.message))
+                        continue
+                    if p is not None:
+                        pending.append(p)
+                    report.articles += 1
+
+        await anyio.to_thread.run_sync(plan_all)
 
         # Embed only chunks the store does not hold yet, in large batches across articles.
         all_chunks = [c for p in pending for c in p.chunks]
@@ -313,7 +327,7 @@ class Indexer:
             batch = chunks[start : start + self.batch_size]
             texts = [embedding_text(c) for c in batch]
             dense = await self.embedder.embed_documents(texts)
-            sparse = self.sparse.encode_documents(texts)
+            sparse = await anyio.to_thread.run_sync(self.sparse.encode_documents, texts)  # tokenising: CPU
             await self.store.upsert(
                 [EncodedChunk(chunk=c, dense=d, sparse=s) for c, d, s in zip(batch, dense, sparse, strict=True)],
                 staged=True,

@@ -17,7 +17,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-from fastapi import FastAPI, Request
+from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import RedirectResponse
 from fastapi.staticfiles import StaticFiles
@@ -28,6 +28,7 @@ from assist.llm.base import ChatModel
 from assist.runtime import open_runtime
 from serving import errors
 from serving.deps import RateLimiter
+from serving.guards import BodyGuard, redact_query
 from serving.metrics import Metrics, MetricsMiddleware
 from serving.routes import articles, assist, chat, feedback, health, kb_loop, search, tenant
 
@@ -55,6 +56,8 @@ class _ServicePiiFilter(logging.Filter):
             redact = self.inner.masker.redact  # type: ignore[attr-defined]
             record.msg = redact(str(record.msg))
             record.args = tuple(redact(a) if isinstance(a, str) else a for a in record.args)
+            if len(record.args) >= 3 and isinstance(record.args[2], str):  # the request target
+                record.args = (*record.args[:2], redact_query(record.args[2]), *record.args[3:])
             return True
         return self.inner.filter(record)
 
@@ -152,12 +155,8 @@ def create_app(settings: Settings, *, llm: ChatModel | None = None, pipeline: An
                            allow_methods=["GET", "POST", "PUT"], allow_headers=["Authorization", "Content-Type",
                                                                                  "X-API-Key"])
 
-    @app.middleware("http")
-    async def limit_body(request: Request, call_next):
-        length = request.headers.get("content-length")
-        if length and length.isdigit() and int(length) > settings.server.max_request_bytes:
-            return errors.envelope(413, f"request body over {settings.server.max_request_bytes} bytes")
-        return await call_next(request)
+    # Body limit, declared or streamed (counted while read), and invalid Unicode in JSON: 413/422.
+    app.add_middleware(BodyGuard, max_bytes=settings.server.max_request_bytes)
 
     for r in (search.router, assist.router, chat.router, articles.router, feedback.router, health.router,
               tenant.router):

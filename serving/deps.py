@@ -68,7 +68,7 @@ def get_caller(request: Request) -> Caller:
                             headers={"WWW-Authenticate": "Bearer"})
     record = KeyRepository(request.app.state.db).verify(token)
     if record is None:
-        raise HTTPException(401, "invalid or revoked API key", headers={"WWW-Authenticate": "Bearer"})
+        raise HTTPException(401, "invalid, revoked or expired API key", headers={"WWW-Authenticate": "Bearer"})
     limiter: RateLimiter | None = getattr(request.app.state, "rate_limiter", None)
     if limiter is not None and not limiter.hit(f"key:{record.id}"):
         raise HTTPException(429, f"rate limit exceeded ({settings.server.rate_limit} per key)",

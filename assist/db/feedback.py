@@ -1,7 +1,11 @@
 """Suggestions the assistant made, agents' feedback on them, and knowledge gaps.
 
 Callers mask personal data before anything reaches these tables (``request`` of a
-suggestion, ``question`` of a gap): this module stores what it is given.
+suggestion, ``question`` of a gap), with the tenant's masker. This module masks again, as a
+last line, every text it stores (every string in a suggestion's request and response,
+feedback's final text, diff and reason, a gap's question): with the ``redact`` it was given
+(the tenant's masker) or the core masker (phones, e-mails, ID and card numbers, addresses,
+in any Unicode digit form). Placeholders such as ``[PHONE_1]`` pass through unchanged.
 """
 
 from __future__ import annotations
@@ -9,6 +13,7 @@ from __future__ import annotations
 import builtins
 import unicodedata
 import uuid
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any, Literal, get_args
 
@@ -20,6 +25,31 @@ from assist.errors import InputError, NotFoundError
 from .engine import Database
 from .models import Feedback, Gap, Suggestion, utcnow
 from .tenants import check_tenant, ensure_tenant
+
+Redact = Callable[[str], str]
+_CORE_REDACT: Redact | None = None
+
+
+def core_redact(text: str) -> str:
+    """The core masker's irreversible redaction (no tenant patterns): the default last line."""
+    global _CORE_REDACT
+    if _CORE_REDACT is None:
+        from assist.privacy import PiiMasker
+
+        _CORE_REDACT = PiiMasker().redact
+    return _CORE_REDACT(text)
+
+
+def redact_json(value: Any, redact: Redact) -> Any:
+    """Every string (keys of mappings included) in a JSON-like value, redacted."""
+    if isinstance(value, str):
+        return redact(value) if value else value
+    if isinstance(value, dict):
+        return {redact_json(k, redact) if isinstance(k, str) else k: redact_json(v, redact)
+                for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [redact_json(v, redact) for v in value]
+    return value
 
 SuggestionKind = Literal["draft", "escalation", "qa", "summary", "chat"]
 Outcome = Literal["accepted", "edited", "rejected"]
@@ -97,8 +127,9 @@ class SuggestionRepository:
         >>> sid = SuggestionRepository(db).add("acme", "draft", {"q": "[PHONE] refund?"}, {"text": "..."}).id
     """
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, *, redact: Redact | None = None) -> None:
         self.db = db
+        self.redact: Redact = redact or core_redact
 
     def add(
         self,
@@ -118,8 +149,8 @@ class SuggestionRepository:
                 id=id or str(uuid.uuid4()),
                 tenant=tenant,
                 kind=kind,
-                request=request,
-                response=response,
+                request=redact_json(request, self.redact),
+                response=redact_json(response, self.redact),
                 status=status,
                 created_at=utcnow(),
             )
@@ -153,8 +184,9 @@ class FeedbackRepository:
         >>> FeedbackRepository(db).add("acme", "accepted", suggestion_id=sid, actor="agent-7")
     """
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, *, redact: Redact | None = None) -> None:
         self.db = db
+        self.redact: Redact = redact or core_redact
 
     def add(
         self,
@@ -180,15 +212,18 @@ class FeedbackRepository:
                 tenant=tenant,
                 suggestion_id=suggestion_id,
                 outcome=outcome,
-                final_text=final_text,
-                diff=diff,
-                reason=reason,
+                final_text=self._opt(final_text),
+                diff=self._opt(diff),
+                reason=self._opt(reason),
                 actor=actor,
                 created_at=utcnow(),
             )
             s.add(row)
             s.flush()
             return FeedbackRecord.model_validate(row, from_attributes=True)
+
+    def _opt(self, text: str | None) -> str | None:
+        return self.redact(text) if text else text
 
     def list(
         self,
@@ -230,8 +265,9 @@ class GapRepository:
         1
     """
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, *, redact: Redact | None = None) -> None:
         self.db = db
+        self.redact: Redact = redact or core_redact
 
     def add(
         self, tenant: str, question: str, *, normalized: str | None = None, language: str | None = None
@@ -239,7 +275,8 @@ class GapRepository:
         """Record a gap; ``normalized`` defaults to :func:`normalize_question` of the question."""
         if not question.strip():
             raise InputError("a knowledge gap needs the (masked) question text")
-        key = normalized if normalized is not None else normalize_question(question)
+        question = self.redact(question)
+        key = self.redact(normalized) if normalized is not None else normalize_question(question)
         with self.db.session() as s:
             ensure_tenant(s, tenant)
             row = Gap(

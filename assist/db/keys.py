@@ -12,8 +12,9 @@ from __future__ import annotations
 import builtins
 import hashlib
 import hmac
+import re
 import secrets
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Literal, get_args
 
 from pydantic import BaseModel, ConfigDict
@@ -45,10 +46,51 @@ class ApiKeyRecord(BaseModel):
     created_at: datetime
     revoked_at: datetime | None = None
     last_used_at: datetime | None = None
+    expires_at: datetime | None = None
+    """The key is refused from this instant on; None: it never expires."""
+
+    @property
+    def expired(self) -> bool:
+        return self.expires_at is not None and self.expires_at <= utcnow()
 
     @property
     def active(self) -> bool:
-        return self.revoked_at is None
+        return self.revoked_at is None and not self.expired
+
+
+_DURATION = re.compile(r"^\s*(\d{1,6})\s*([smhdw])\s*$", re.I)
+_UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
+
+
+def parse_expiry(expires_in: str | None = None, expires_at: str | datetime | None = None) -> datetime | None:
+    """The expiry instant from ``--expires-in 30d`` (s/m/h/d/w) or ``--expires-at`` (ISO 8601
+    date or time; a date means its start, UTC; a time without a zone is UTC), or None.
+
+    Example:
+        >>> parse_expiry("30d") - utcnow() > timedelta(days=29)
+        True
+    """
+    if expires_in and expires_at:
+        raise InputError("give --expires-in or --expires-at, not both")
+    if expires_in:
+        m = _DURATION.match(expires_in)
+        if not m or int(m.group(1)) == 0:
+            raise InputError(f"expires-in {expires_in!r}: write a positive number and a unit, e.g. 12h, 30d or 8w")
+        return utcnow() + timedelta(seconds=int(m.group(1)) * _UNIT_SECONDS[m.group(2).lower()])
+    if expires_at is None or expires_at == "":
+        return None
+    if isinstance(expires_at, datetime):
+        when = expires_at
+    else:
+        try:
+            when = datetime.fromisoformat(expires_at.strip().replace("Z", "+00:00"))
+        except ValueError as e:
+            raise InputError(f"expires-at {expires_at!r}: write an ISO date or time, e.g. 2027-01-31 or "
+                             "2027-01-31T18:00:00+08:00") from e
+    when = when.replace(tzinfo=UTC) if when.tzinfo is None else when.astimezone(UTC)
+    if when <= utcnow():
+        raise InputError(f"expires-at {when.isoformat()} is in the past")
+    return when
 
 
 def hash_key(plaintext: str) -> str:
@@ -69,8 +111,14 @@ class KeyRepository:
     def __init__(self, db: Database) -> None:
         self.db = db
 
-    def create(self, name: str, role: Role, tenant: str) -> tuple[str, ApiKeyRecord]:
-        """Create a key. Returns the plaintext (show it once; it cannot be recovered) and its record."""
+    def create(self, name: str, role: Role, tenant: str, *,
+               expires_at: datetime | None = None) -> tuple[str, ApiKeyRecord]:
+        """Create a key. Returns the plaintext (show it once; it cannot be recovered) and its record.
+
+        ``expires_at`` (tz-aware; see :func:`parse_expiry`): refused from then on; None never expires.
+        """
+        if expires_at is not None and (expires_at.tzinfo is None or expires_at <= utcnow()):
+            raise InputError("expires_at must be a tz-aware instant in the future")
         if role not in get_args(Role):
             raise InputError(f"unknown role {role!r}: use one of {', '.join(get_args(Role))}")
         if not name.strip():
@@ -86,13 +134,14 @@ class KeyRepository:
                 role=role,
                 tenant=tenant,
                 created_at=utcnow(),
+                expires_at=expires_at,
             )
             s.add(row)
             s.flush()
             return plaintext, ApiKeyRecord.model_validate(row, from_attributes=True)
 
     def verify(self, plaintext: str) -> ApiKeyRecord | None:
-        """The active key matching ``plaintext``, or None (unknown, malformed or revoked)."""
+        """The active key matching ``plaintext``, or None (unknown, malformed, revoked or expired)."""
         if not isinstance(plaintext, str) or not plaintext.startswith(KEY_PREFIX) or len(plaintext) > 200:
             return None
         digest = hash_key(plaintext)
@@ -107,6 +156,8 @@ class KeyRepository:
             if match is None:
                 return None
             record = ApiKeyRecord.model_validate(match, from_attributes=True)
+        if record.expired:
+            return None
         now = utcnow()
         if record.last_used_at is None or now - record.last_used_at >= _LAST_USED_RESOLUTION:
             # A separate, rare write: the hot path of every request stays read-only.

@@ -10,14 +10,17 @@ from datetime import date
 from pathlib import Path
 from typing import Annotated
 
+import anyio
 from fastapi import APIRouter, File, Form, Query, Request, UploadFile
 from fastapi import Path as PathParam
+from fastapi.exceptions import RequestValidationError
 
 from assist import publish_gate
 from assist.db import ArticleRepository
 from assist.errors import InputError, NotFoundError
-from assist.types import ArticleMeta, ArticleStatus, ParsedArticle
+from assist.types import ArticleMeta, ArticleStatus, IngestError, ParsedArticle
 from kb_ingest.chunking import chunk_article
+from kb_ingest.limits import check_archive
 from kb_ingest.parsers import SUPPORTED_EXTENSIONS, content_hash, markdown_to_blocks, parse_file
 from serving.deps import AnyReaderDep, DbDep, KMDep
 from serving.schemas import (
@@ -59,6 +62,15 @@ def _get(db, tenant: str, article_id: str):
     return a
 
 
+def _check_dates(meta: ArticleMeta) -> None:
+    if meta.effective_from and meta.valid_until and meta.valid_until < meta.effective_from:
+        raise RequestValidationError([{
+            "loc": ("body", "valid_until"), "type": "value_error", "input": str(meta.valid_until),
+            "msg": f"valid_until {meta.valid_until} is before effective_from {meta.effective_from}: "
+                   "an article cannot expire before it takes effect",
+        }])
+
+
 def _article_from_body(meta: ArticleMeta, body: str) -> ParsedArticle:
     blocks = markdown_to_blocks(body)
     if not blocks:
@@ -86,6 +98,7 @@ async def create(body: ArticleIn, caller: KMDep, db: DbDep, request: Request) ->
                        product=body.product, channel=body.channel, tags=body.tags, owner=caller.name,
                        effective_from=body.effective_from, valid_until=body.valid_until, review_by=body.review_by,
                        source_file="api")
+    _check_dates(meta)
     return await _store(request, caller, _article_from_body(meta, body.body), body.publish,
                         body.override_reason)
 
@@ -98,6 +111,7 @@ async def update(article_id: str, body: ArticleUpdate, caller: KMDep, db: DbDep,
     assert latest is not None
     changes = body.model_dump(exclude_unset=True, exclude={"body", "publish", "override_reason"})
     meta = latest.meta.model_copy(update={**changes, "tenant": caller.tenant})
+    _check_dates(meta)
     if body.body is not None:
         art = _article_from_body(meta, body.body)
     else:
@@ -105,22 +119,44 @@ async def update(article_id: str, body: ArticleUpdate, caller: KMDep, db: DbDep,
     return await _store(request, caller, art, body.publish, body.override_reason)
 
 
-def _save_uploads(files: list[UploadFile], limit: int, tmp: Path) -> list[Path]:
-    paths = []
+async def _save_uploads(files: list[UploadFile], limit: int, tmp: Path) -> tuple[list[Path], list[IngestError]]:
+    """Save each upload under ``tmp``; a bad one (type, size, name) is reported, the rest kept."""
+    paths: list[Path] = []
+    bad: list[IngestError] = []
     for f in files:
-        name = Path(f.filename or "upload").name
+        name = Path((f.filename or "upload").replace("\\", "/")).name or "upload"
         if Path(name).suffix.lower() not in SUPPORTED_EXTENSIONS and not name.endswith(".meta.yaml"):
-            raise InputError(f"{name}: unsupported file type; supported: {', '.join(sorted(SUPPORTED_EXTENSIONS))}")
+            bad.append(IngestError(file=name, error=f"unsupported file type; supported: "
+                                                    f"{', '.join(sorted(SUPPORTED_EXTENSIONS))}"))
+            continue
         dest = tmp / name
+        if dest.exists():
+            bad.append(IngestError(file=name, error="the same file name twice in one upload; rename one"))
+            continue
         size = 0
         with dest.open("wb") as out:
-            while chunk := f.file.read(1 << 20):
+            while chunk := await f.read(1 << 20):
                 size += len(chunk)
                 if size > limit:
-                    raise InputError(f"{name}: larger than the {limit}-byte upload limit")
+                    break
                 out.write(chunk)
+        if size > limit:
+            dest.unlink(missing_ok=True)
+            bad.append(IngestError(file=name, error=f"larger than the {limit}-byte upload limit"))
+            continue
         paths.append(dest)
-    return paths
+    return paths, bad
+
+
+def _hide_paths(text: str, tmp: Path) -> str:
+    """Messages name the uploaded file, never the server's temporary folder."""
+    for form in {str(tmp), str(tmp.resolve())}:
+        text = text.replace(form + "/", "").replace(form, "")
+    return text
+
+
+def _upload_errors(errors: list[IngestError], tmp: Path) -> list[dict[str, str]]:
+    return [{"file": _hide_paths(e.file, tmp), "error": _hide_paths(e.error, tmp)} for e in errors]
 
 
 @router.post("/upload", response_model=IngestPublic, summary="Upload files (multipart); bad files are reported")
@@ -129,11 +165,31 @@ async def upload(caller: KMDep, request: Request, files: Annotated[list[UploadFi
     limit = request.app.state.settings.ingest.max_file_bytes
     tmp = Path(tempfile.mkdtemp(prefix="assist-upload-"))
     try:
-        paths = [p for p in _save_uploads(files, limit, tmp) if not p.name.endswith(".meta.yaml")]
-        report = await _indexer(request).ingest_paths(paths, tenant=caller.tenant, publish=publish, actor=caller.name)
+        saved, bad = await _save_uploads(files, limit, tmp)
+        if bad and not saved:  # nothing to ingest at all: the request itself is wrong
+            raise InputError("; ".join(f"{e.file}: {e.error}" for e in bad))
+        paths = [p for p in saved if not p.name.endswith(".meta.yaml")]
+        try:
+            report = await _indexer(request).ingest_paths(paths, tenant=caller.tenant, publish=publish,
+                                                          actor=caller.name)
+        except InputError as e:
+            raise InputError(_hide_paths(e.message, tmp)) from e
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    return IngestPublic(**report.model_dump(exclude={"errors"}), errors=[e.model_dump() for e in report.errors])
+    report.files += len(bad)
+    return IngestPublic(**report.model_dump(exclude={"errors"}), errors=_upload_errors([*bad, *report.errors], tmp))
+
+
+def _preview_file(p: Path, tmp: Path, settings, embedder, tenant: str) -> list[dict]:
+    check_archive(p, name=p.name)
+    out = []
+    for a in parse_file(p, max_bytes=settings.ingest.max_file_bytes, root=tmp, defaults={"tenant": tenant}):
+        chunks = chunk_article(a, count_tokens=embedder.count_tokens, max_tokens=settings.ingest.chunk_tokens,
+                               overlap_tokens=settings.ingest.chunk_overlap_tokens)
+        out.append({"file": p.name, "meta": a.meta.model_dump(mode="json"),
+                    "chunks": [{"index": c.chunk_index, "kind": c.kind.value, "section": c.section,
+                                "text": c.text, "tokens": embedder.count_tokens(c.text)} for c in chunks]})
+    return out
 
 
 @router.post("/preview", response_model=PreviewPublic, summary="Parse and chunk files without storing anything")
@@ -141,23 +197,18 @@ async def preview(caller: KMDep, request: Request, files: Annotated[list[UploadF
     settings = request.app.state.settings
     embedder = request.app.state.pipeline.embedder
     tmp = Path(tempfile.mkdtemp(prefix="assist-preview-"))
-    out = []
+    out: list[dict] = []
     try:
-        for p in _save_uploads(files, settings.ingest.max_file_bytes, tmp):
+        saved, bad = await _save_uploads(files, settings.ingest.max_file_bytes, tmp)
+        out.extend(_upload_errors(bad, tmp))
+        for p in saved:
             if p.name.endswith(".meta.yaml"):
                 continue
             try:
-                arts = parse_file(p, max_bytes=settings.ingest.max_file_bytes, root=tmp,
-                                  defaults={"tenant": caller.tenant})
+                # Parsing and chunking are CPU work: a worker thread keeps the event loop free.
+                out.extend(await anyio.to_thread.run_sync(_preview_file, p, tmp, settings, embedder, caller.tenant))
             except InputError as e:
-                out.append({"file": p.name, "error": e.message})
-                continue
-            for a in arts:
-                chunks = chunk_article(a, count_tokens=embedder.count_tokens, max_tokens=settings.ingest.chunk_tokens,
-                                       overlap_tokens=settings.ingest.chunk_overlap_tokens)
-                out.append({"file": p.name, "meta": a.meta.model_dump(mode="json"),
-                            "chunks": [{"index": c.chunk_index, "kind": c.kind.value, "section": c.section,
-                                        "text": c.text, "tokens": embedder.count_tokens(c.text)} for c in chunks]})
+                out.append({"file": p.name, "error": _hide_paths(e.message, tmp)})
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return PreviewPublic(articles=out)

@@ -40,10 +40,13 @@ def draft_public(d: Draft, display_text: str) -> DraftPublic:
 
 def record(request: Request, tenant: str, kind: str, suggestion_id: str, req: dict[str, Any],
            resp: dict[str, Any]) -> None:
-    """Store a suggestion (masked request, response) so feedback can refer to it."""
+    """Store a suggestion (masked request, response) so feedback can refer to it. Every text
+    in both is masked again with the tenant's masker as it is stored (the summary, the
+    escalation reasons, the channel label...): nothing personal is kept at rest."""
     from assist.db import SuggestionRepository
 
-    SuggestionRepository(request.app.state.db).add(tenant, kind, req, resp, id=suggestion_id)
+    redact = request.app.state.pipeline.masker_for(tenant).redact
+    SuggestionRepository(request.app.state.db, redact=redact).add(tenant, kind, req, resp, id=suggestion_id)
 
 
 DRAFT_STREAM_DOC = """With `stream: true` the answer is `text/event-stream`, the events of the core's draft

@@ -30,7 +30,7 @@ def feedback(body: FeedbackRequest, caller: AgentDep, db: DbDep, request: Reques
         original = str((suggestion.response or {}).get("text", ""))
         diff = "".join(difflib.unified_diff(original.splitlines(True), final_text.splitlines(True),
                                             "suggested", "sent"))
-    rec = FeedbackRepository(db).add(caller.tenant, body.outcome, suggestion_id=body.suggestion_id,
+    rec = FeedbackRepository(db, redact=masker.redact).add(caller.tenant, body.outcome, suggestion_id=body.suggestion_id,
                                      final_text=final_text,
                                      diff=diff, reason=body.reason, actor=caller.name)
     metrics = getattr(request.app.state, "metrics", None)
