@@ -159,26 +159,24 @@ class TenantProfile(_Strict):
 
     # ------------------------------------------------------------------ resolved values
     def with_defaults(self, base: TenantProfile) -> TenantProfile:
-        """This profile with every gap filled from ``base`` (per language, per phrase section)."""
-        update: dict[str, object] = {}
-        for name in ("display_name", "not_covered", "forbidden_words"):
-            mine: dict = getattr(self, name)
-            update[name] = {**getattr(base, name), **mine}
-        phrasebook = dict(base.phrasebook)
-        for lang, own in self.phrasebook.items():
-            fallback = base.phrasebook.get(lang, Phrasebook())
-            phrasebook[lang] = Phrasebook(**{
-                section: getattr(own, section) if section in own.model_fields_set else getattr(fallback, section)
-                for section in Phrasebook.model_fields
-            })
-        update["phrasebook"] = phrasebook
-        widget = dict(base.widget)
-        for lang, own_w in self.widget.items():
-            fallback_w = base.widget.get(lang, WidgetStrings())
-            widget[lang] = WidgetStrings(paste_placeholder=own_w.paste_placeholder or fallback_w.paste_placeholder)
-        update["widget"] = widget
-        # Generic patterns live in the masker; the neutral profile adds none, so a tenant's
-        # own kinds are the only extra ones. Sentiment terms likewise add to the lexicons.
+        """This profile with every gap filled from ``base``: per language, and within a
+        language per field (a phrasebook section, the apology or the clarifying request).
+
+        Extra PII patterns, sentiment terms and forbidden words are the tenant's own: the
+        neutral profile has none to add.
+        """
+        update: dict[str, object] = {"display_name": {**base.display_name, **self.display_name}}
+        for name in ("phrasebook", "not_covered", "widget"):
+            mine: dict[str, BaseModel] = getattr(self, name)
+            merged: dict[str, BaseModel] = dict(getattr(base, name))
+            for lang, own in mine.items():
+                fallback = merged.get(lang)
+                if fallback is None:
+                    merged[lang] = own
+                    continue
+                unset = {f: getattr(fallback, f) for f in type(own).model_fields if f not in own.model_fields_set}
+                merged[lang] = own.model_copy(update=unset)
+            update[name] = merged
         return self.model_copy(update=update)
 
     def company(self, language: str) -> str:

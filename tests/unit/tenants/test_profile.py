@@ -139,3 +139,9 @@ def test_the_sample_rubric_keeps_its_own_values() -> None:
     rubric = load_rubric(TENANTS / "nova" / "rubric.yaml")
     assert rubric.checks.promises.max_refund == {"CNY": 2000, "USD": 300}  # type: ignore[union-attr]
     assert "欢迎" not in rubric.checks.greeting.patterns.zh  # type: ignore[union-attr]  # its own list wins
+
+
+def test_a_partial_not_covered_wording_keeps_the_neutral_apology(tmp_path: Path) -> None:
+    p = write(tmp_path / "t1" / "profile.yaml", "not_covered:\n  zh:\n    clarifying: 请提供户号。\n")
+    wording = load_profile(p).not_covered_for("zh")
+    assert wording.clarifying == "请提供户号。" and wording.apology == neutral_profile().not_covered_for("zh").apology
