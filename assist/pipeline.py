@@ -24,6 +24,8 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import anyio
+
 from assist.config import Settings
 from assist.conversation import truncate_conversation
 from assist.curated import CuratedMatcher
@@ -229,7 +231,8 @@ class AssistPipeline:
     # ------------------------------------------------------------------ drafts
     async def _prepare(self, conversation: Conversation) -> tuple[str, list[Turn], dict[str, str], RetrievalResult]:
         language = self._validate(conversation)
-        masked_conv, mapping = self._mask_conversation(conversation)
+        # Masking a long conversation is CPU work: a worker thread keeps the event loop free.
+        masked_conv, mapping = await anyio.to_thread.run_sync(self._mask_conversation, conversation)
         turns = masked_conv.turns
         filters = SearchFilter(tenant=conversation.tenant, channels=None)
         started = time.perf_counter()
@@ -503,7 +506,7 @@ class AssistPipeline:
         """Escalation suggestion: hard rules from the tenant's matrix always win; the router
         and (optionally) the model fill in category, sentiment and urgency."""
         language = self._validate(conversation)
-        masked, _ = self._mask_conversation(truncate_conversation(conversation))
+        masked, _ = await anyio.to_thread.run_sync(self._mask_conversation, truncate_conversation(conversation))
         rules = self.registry.get(conversation.tenant)
         if category is None:
             category = (await self.route(masked)).label
@@ -549,7 +552,8 @@ class AssistPipeline:
         """Handover summary (issue, steps taken, promises, next action, deadline), in the
         conversation's language. Needs the model; raises ``LLMError`` when it is down."""
         language = self._validate(conversation)
-        masked, mapping = self._mask_conversation(truncate_conversation(conversation))
+        masked, mapping = await anyio.to_thread.run_sync(self._mask_conversation,
+                                                         truncate_conversation(conversation))
         schema = {"type": "object", "properties": {
             "issue": {"type": "string"}, "steps_taken": {"type": "array", "items": {"type": "string"}},
             "promises": {"type": "array", "items": {"type": "string"}}, "next_action": {"type": "string"},

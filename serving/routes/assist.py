@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
+import anyio
 from fastapi import APIRouter, Request
 from fastapi.responses import StreamingResponse
 
@@ -49,6 +50,17 @@ def record(request: Request, tenant: str, kind: str, suggestion_id: str, req: di
     SuggestionRepository(request.app.state.db, redact=redact).add(tenant, kind, req, resp, id=suggestion_id)
 
 
+async def record_async(request: Request, tenant: str, kind: str, suggestion_id: str,
+                       req: dict[str, Any] | Callable[[], dict[str, Any]], resp: dict[str, Any]) -> None:
+    """:func:`record` in a worker thread: masking a long conversation is CPU work, and the
+    event loop must keep serving other requests meanwhile. ``req`` may be a function that
+    builds the request copy (its masking then runs in the thread too)."""
+    def work() -> None:
+        record(request, tenant, kind, suggestion_id, req() if callable(req) else req, resp)
+
+    await anyio.to_thread.run_sync(work)
+
+
 DRAFT_STREAM_DOC = """With `stream: true` the answer is `text/event-stream`, the events of the core's draft
 (`assist/events.py`), in order:
 
@@ -67,10 +79,11 @@ def _sources(ev: SourcesEvent) -> dict[str, Any]:
             "sources": [source_public(s).model_dump() for s in ev.sources]}
 
 
-def _record_draft(request: Request, pipe, conv: Conversation, done: DoneEvent) -> DraftPublic:
+async def _record_draft(request: Request, pipe, conv: Conversation, done: DoneEvent) -> DraftPublic:
     out = draft_public(done.draft, done.display_text)
-    record(request, conv.tenant, "draft", done.draft.id, masked_request(pipe, done.turns, conv.channel),
-           out.model_dump(mode="json", exclude={"display_text"}))
+    await record_async(request, conv.tenant, "draft", done.draft.id,
+                       lambda: masked_request(pipe, done.turns, conv.channel),
+                       out.model_dump(mode="json", exclude={"display_text"}))
     return out
 
 
@@ -81,7 +94,7 @@ def _record_draft(request: Request, pipe, conv: Conversation, done: DoneEvent) -
 async def draft(body: DraftRequest, caller: AgentDep, pipe: PipelineDep, request: Request):
     conv = conversation(body, caller.tenant)
     if not body.stream:
-        return _record_draft(request, pipe, conv, await pipe.draft_done(conv))
+        return await _record_draft(request, pipe, conv, await pipe.draft_done(conv))
 
     # Validate before the stream starts, so bad input is a normal error response.
     events = pipe.draft_events(conv)
@@ -95,7 +108,7 @@ async def draft(body: DraftRequest, caller: AgentDep, pipe: PipelineDep, request
                 if isinstance(ev, DeltaEvent):
                     yield sse({"text": ev.text, "display_text": ev.display_text}, "delta")
                 elif isinstance(ev, DoneEvent):
-                    yield sse(_record_draft(request, pipe, conv, ev).model_dump(mode="json"), "done")
+                    yield sse((await _record_draft(request, pipe, conv, ev)).model_dump(mode="json"), "done")
                 elif isinstance(ev, ErrorEvent):
                     yield sse(stream_error(ev.error), "error")
         except Exception as e:  # the stream has started: the error travels as an event
@@ -125,7 +138,8 @@ async def escalation(body: EscalationRequest, caller: AgentDep, pipe: PipelineDe
     conv = conversation(body, caller.tenant)
     decision, sid = await pipe.escalate(conv, category=body.category)
     out = EscalationPublic(id=sid, **decision.model_dump())
-    record(request, caller.tenant, "escalation", sid, _masked_request(pipe, conv), out.model_dump(mode="json"))
+    await record_async(request, caller.tenant, "escalation", sid, lambda: _masked_request(pipe, conv),
+                       out.model_dump(mode="json"))
     if getattr(request.app.state, "metrics", None):
         request.app.state.metrics.escalations.labels(target=str(decision.target if decision.escalate else "none")).inc()
     return out
@@ -137,8 +151,9 @@ async def qa(body: QARequest, caller: AgentDep, pipe: PipelineDep, request: Requ
     report, sid = await pipe.qa(body.reply, tenant=caller.tenant, conversation=conv, cited_texts=body.cited_texts,
                                 language=body.language)
     out = QAPublic(id=sid, **report.model_dump())
-    record(request, caller.tenant, "qa", sid, {"reply": pipe.masker_for(caller.tenant).mask(body.reply).text},
-           out.model_dump(mode="json"))
+    await record_async(request, caller.tenant, "qa", sid,
+                       lambda: {"reply": pipe.masker_for(caller.tenant).mask(body.reply).text},
+                       out.model_dump(mode="json"))
     return out
 
 
@@ -147,5 +162,6 @@ async def summary(body: ConversationIn, caller: AgentDep, pipe: PipelineDep, req
     conv = conversation(body, caller.tenant)
     s, sid = await pipe.summarize(conv)
     out = SummaryPublic(id=sid, **s)
-    record(request, caller.tenant, "summary", sid, _masked_request(pipe, conv), out.model_dump(mode="json"))
+    await record_async(request, caller.tenant, "summary", sid, lambda: _masked_request(pipe, conv),
+                       out.model_dump(mode="json"))
     return out
