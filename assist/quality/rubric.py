@@ -216,7 +216,7 @@ def with_defaults(rubric: Rubric, base: Rubric | None = None) -> Rubric:
         unset = {f: getattr(ref, f) for f in type(own).model_fields
                  if f not in own.model_fields_set and f in ref.model_fields_set}
         checks[name] = own.model_copy(update=unset) if unset else own
-    return rubric.model_copy(update={"checks": Checks.model_construct(**checks)})
+    return rubric.model_copy(update={"checks": rubric.checks.model_copy(update=checks)})
 
 
 def load_rubric(path: str | Path) -> Rubric:
