@@ -141,6 +141,13 @@ class RetrievalSettings(BaseModel):
     candidates: int = 50
     """Candidates prefetched from each of the dense and sparse indexes before fusion."""
     fusion: Literal["rrf", "dbsf"] = "rrf"
+    """How the dense and the sparse list are fused, inside Qdrant: ``dbsf`` (each list's
+    scores normalised by their mean and spread, then summed with ``fusion_weights``) or
+    ``rrf`` (reciprocal ranks, ``rrf_k``, ``sparse_weight``). Measured in docs/quality.md."""
+    fusion_weights: tuple[int, int] = (1, 1)
+    """DBSF weights (dense, sparse), whole numbers 0..4 (a weight n enters that list n
+    times): ``(2, 1)`` leans on meaning, ``(1, 2)`` on exact terms, ``(1, 0)`` is dense only.
+    A tenant's calibration (``assist eval retrieval --fit-fusion``) overrides them."""
     rrf_k: int = 60
     sparse_weight: float = Field(default=1.0, gt=0.0, le=10.0)
     """Weight of the sparse (BM25) list in RRF, the dense list weighing 1.0 (Qdrant's
@@ -193,6 +200,13 @@ class RetrievalSettings(BaseModel):
     before searching (one extra model call; the conversation's turns are used when the
     model fails)."""
     max_message_chars: int = 4000
+
+    @field_validator("fusion_weights")
+    @classmethod
+    def _whole_weights(cls, v: tuple[int, int]) -> tuple[int, int]:
+        if not all(0 <= w <= 4 for w in v) or sum(v) == 0:
+            raise ValueError("fusion_weights: two whole numbers in 0..4, not both 0 (dense, sparse)")
+        return v
 
 
 class DraftSettings(BaseModel):

@@ -26,6 +26,7 @@ from typing import Any
 
 import anyio
 
+from assist.calibration import CalibrationStore
 from assist.config import Settings
 from assist.conversation import truncate_conversation
 from assist.curated import CuratedMatcher
@@ -134,6 +135,7 @@ class AssistPipeline:
             # Entity carry-over knows the products of the tenant's live articles; the
             # retriever caches them until the indexer's publish event (Indexer.on_publish).
             entity_names=lambda tenant: live_products(db, tenant),
+            calibration=CalibrationStore(settings.home / "calibration"),  # per-tenant fusion/coverage
         )
         return cls(
             settings=settings,

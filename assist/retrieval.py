@@ -28,6 +28,7 @@ from typing import Literal, Protocol
 
 from rapidfuzz import fuzz, process
 
+from assist.calibration import CalibrationSource
 from assist.config import RetrievalSettings
 from assist.embedders.base import Embedder
 from assist.sparse import SparseEncoder
@@ -400,6 +401,9 @@ class Retriever:
     rewriter: QueryRewriter | None = None
     max_per_article: int = 1
     entity_ttl_s: float = 60.0
+    calibration: CalibrationSource | None = None
+    """``tenant -> TenantCalibration``: the tenant's own fusion weights and coverage
+    thresholds (``assist/calibration.py``); None or no file: the configured ones."""
     _entity_cache: dict[str, tuple[float, EntityResolver]] = field(default_factory=dict, init=False, repr=False)
 
     def entities(self, tenant: str) -> EntityResolver | None:
@@ -505,7 +509,7 @@ class Retriever:
                 best = await self.store.search(dense=dense, sparse=None, filters=filters, top_k=1)
                 top_dense = best[0].score if best else None
         top_sparse = max((r.sparse_score for r in signal if r.sparse_score is not None), default=None)
-        covered = bool(results) and self.is_covered(top_dense, top_sparse)
+        covered = bool(results) and self.is_covered(top_dense, top_sparse, tenant=filters.tenant)
         if mode == "sparse":
             covered = bool(results)
         return RetrievalResult(qtext, results, covered, top_dense, entity, mode, top_sparse)
@@ -514,14 +518,28 @@ class Retriever:
         """Hits asked of the store for ``k`` results: room for per-article de-duplication."""
         return k * (3 if self.max_per_article else 1) + 5
 
-    def is_covered(self, top_dense: float | None, top_sparse: float | None) -> bool:
-        """The "covered" decision: a close dense match, or a strong lexical one."""
+    def is_covered(self, top_dense: float | None, top_sparse: float | None, *, tenant: str | None = None) -> bool:
+        """The "covered" decision: a close dense match, or a strong lexical one (the
+        tenant's calibrated thresholds where it has them)."""
         s = self.settings
+        cal = self.calibration(tenant) if self.calibration is not None and tenant else None
+        min_dense = cal.min_dense_score if cal is not None and cal.min_dense_score is not None else s.min_dense_score
+        min_sparse = cal.min_sparse_score if cal is not None and cal.min_sparse_score is not None else s.min_sparse_score
         if top_dense is None:
             return True
-        if top_dense >= s.min_dense_score:
+        if top_dense >= min_dense:
             return True
-        return s.min_sparse_score is not None and top_sparse is not None and top_sparse >= s.min_sparse_score
+        return min_sparse is not None and top_sparse is not None and top_sparse >= min_sparse
+
+    def fusion_weights(self, tenant: str) -> tuple[int, int] | None:
+        """The DBSF weights (dense, sparse) of the tenant's searches: its calibration's,
+        else ``retrieval.fusion_weights``; None for RRF (the store's configured weights)."""
+        if self.settings.fusion != "dbsf":
+            return None
+        cal = self.calibration(tenant) if self.calibration is not None else None
+        if cal is not None and cal.fusion_weights is not None:
+            return cal.fusion_weights
+        return self.settings.fusion_weights
 
     async def _search(self, dense, sparse, filters: SearchFilter, top_k: int, mode: Mode) -> list[RetrievedChunk]:
         found = await self.store.search(
@@ -531,6 +549,7 @@ class Retriever:
             top_k=top_k,
             candidates=max(self.settings.candidates, top_k),
             fusion=self.settings.fusion,
+            weights=self.fusion_weights(filters.tenant) if mode == "hybrid" else None,
         )
         return sorted(found, key=_rank_key)
 

@@ -89,6 +89,8 @@ def retrieval(
     modes: Annotated[str, typer.Option("--modes", help="Comma-separated: dense,sparse,hybrid")] = "dense,sparse,hybrid",
     limit: LimitOpt = None,
     reindex: Annotated[bool, typer.Option("--reindex", help="Ask the indexer even if the corpus marker matches.")] = False,
+    fit_fusion: Annotated[bool, typer.Option("--fit-fusion", help="Fit the tenant's DBSF weights on the first half "
+                                             "of the queries, store them, report the second half too.")] = False,
     as_json: JsonOpt = False,
     report: ReportOpt = None,
     save_baseline: SaveOpt = None,
@@ -101,7 +103,7 @@ def retrieval(
     if bad:
         raise typer.BadParameter(f"unknown modes {bad}: use dense, sparse, hybrid")
     _run(lambda ctx: evaluate_beir(ctx, dataset, query_field=query_field, modes=mode_list,  # type: ignore[arg-type]
-                                   limit=limit, reindex=reindex),
+                                   limit=limit, reindex=reindex, fit_fusion=fit_fusion),
          as_json=as_json, report=report, save=save_baseline)
 
 

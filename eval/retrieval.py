@@ -189,8 +189,13 @@ async def evaluate_beir(
     limit: int | None = None,
     top_k: int = 100,
     reindex: bool = False,
+    fit_fusion: bool = False,
 ) -> EvalOutcome:
     """nDCG@10, Recall@1/5/10/100 and MRR@10 of each retrieval mode on a BEIR folder.
+
+    ``fit_fusion``: first choose the tenant's DBSF weights on the first half of the queries
+    (file order) and store them as its calibration (:func:`fit_tenant_fusion`); the metrics
+    of the second half, which the fit never saw, are reported beside those of all queries.
 
     ``query_field="text_with_context"`` splits the field on ``" | "`` into turns (last =
     customer) and passes them as the conversation, so the conversation-aware query and
@@ -207,6 +212,10 @@ async def evaluate_beir(
     qrels = {str(q["id"]): ds.qrels[str(q["id"])] for q in queries}
     default: Mode = "hybrid" if "hybrid" in modes else modes[0]
     filters = SearchFilter(tenant=tenant)
+    fit: dict[str, Any] | None = None
+    if fit_fusion:
+        fit = await fit_tenant_fusion(ctx, tenant, queries[: len(queries) // 2], qrels, id_map,
+                                      query_field=query_field, source=dataset.name)
     per_mode: dict[str, dict[str, Any]] = {}
     details: dict[str, dict[str, Any]] = {str(q["id"]): {} for q in queries}
     seconds: dict[str, float] = {}
@@ -230,7 +239,13 @@ async def evaluate_beir(
         per_mode[mode] = {"means": rounded(means), "per_query": per_q}
     main = per_mode[default]["means"]
     metrics: dict[str, Any] = {"dataset": dataset.name, "queries": len(queries), "mode": default, **main,
-                               "modes": {m: v["means"] for m, v in per_mode.items()}}
+                               "modes": {m: v["means"] for m, v in per_mode.items()},
+                               "fusion": _fusion_label(ctx, tenant)}
+    if fit is not None:
+        held_out = [str(q["id"]) for q in queries[len(queries) // 2:]]
+        metrics["fusion_fit"] = fit
+        metrics["second_half"] = {m: rounded({k: mean(v["per_query"][q][k] for q in held_out)
+                                              for k in v["means"]}) for m, v in per_mode.items()}
     items = [
         EvalItemRecord(item_id=qid, metrics={**{f"{m}.{k}": v for m in per_mode
                                                  for k, v in per_mode[m]["per_query"][qid].items()
@@ -246,6 +261,70 @@ async def evaluate_beir(
                 "ingest": corpus["ingest"]},
         model_ids=model_ids(ctx.settings),
     )
+
+
+def _fusion_label(ctx: EvalContext, tenant: str) -> str:
+    r = ctx.pipeline.retriever
+    w = r.fusion_weights(tenant)
+    return f"dbsf {w[0]}:{w[1]}" if w is not None else f"rrf k={r.settings.rrf_k} w={r.settings.sparse_weight}"
+
+
+class _MemoEmbedder:
+    """The retriever's embedder with query vectors remembered (a fit asks each question
+    once per candidate weighting)."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner, self.memo = inner, {}
+        self.model_id, self.dim = inner.model_id, inner.dim
+
+    async def embed_query(self, text: str) -> list[float]:
+        if text not in self.memo:
+            self.memo[text] = await self.inner.embed_query(text)
+        return self.memo[text]
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
+
+
+async def fit_tenant_fusion(ctx: EvalContext, tenant: str, queries: Sequence[dict[str, Any]],
+                            qrels: dict[str, dict[str, int]], id_map: dict[str, str], *,
+                            query_field: str = "text", source: str = "") -> dict[str, Any]:
+    """Choose the tenant's DBSF weights on labelled questions and store them.
+
+    Every candidate of :data:`assist.calibration.FUSION_GRID` (dense only ... sparse only)
+    runs the questions through the product retriever (entity scope included); the weights
+    with the best mean nDCG@10 become the tenant's calibration (the configured weights stay
+    unless beaten). Needs ``retrieval.fusion = dbsf``.
+    """
+    from assist.calibration import FUSION_GRID, CalibrationStore, TenantCalibration, fit_fusion, ndcg_at_10
+
+    r = ctx.pipeline.retriever
+    if r.settings.fusion != "dbsf":
+        raise InputError("--fit-fusion fits DBSF weights: set ASSIST_RETRIEVAL__FUSION=dbsf")
+    cal_store = r.calibration if isinstance(r.calibration, CalibrationStore) else \
+        CalibrationStore(ctx.settings.home / "calibration")
+    saved_cal, saved_emb = r.calibration, r.embedder
+    scores: dict[tuple[int, int], list[float]] = {}
+    r.embedder = _MemoEmbedder(saved_emb)  # type: ignore[assignment]
+    try:
+        with progress(len(FUSION_GRID) * len(queries), f"fit fusion {tenant}") as advance:
+            for w in FUSION_GRID:
+                trial = TenantCalibration(tenant=tenant, fusion_weights=w)
+                r.calibration = lambda _t, trial=trial: trial
+                scores[w] = []
+                for q in queries:
+                    qid, text = str(q["id"]), str(q[query_field])
+                    turns = split_context(text) if query_field != "text" and " | " in text else None
+                    res = await r.retrieve(turns[-1].text if turns else text, SearchFilter(tenant=tenant),
+                                           turns=turns, top_k=10)
+                    scores[w].append(ndcg_at_10(list(_ranking(res, id_map)), qrels[qid]))
+                    advance(1)
+    finally:
+        r.calibration, r.embedder = saved_cal, saved_emb
+    weights, report = fit_fusion(scores, default=ctx.settings.retrieval.fusion_weights)
+    report.update({"source": f"{source}: first {len(queries)} questions (file order)", "metric": "ndcg@10"})
+    cal_store.update(tenant, fusion_weights=weights, fusion_fit=report)
+    return report
 
 
 # --------------------------------------------------------------------------- golden

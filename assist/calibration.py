@@ -1,0 +1,148 @@
+"""Per-tenant retrieval calibration: the fusion weights (and coverage thresholds) that fit
+one tenant's knowledge, stored as one JSON file per tenant under ``HOME/calibration``.
+
+What fits one corpus does not fit another: on a phone manual the lexical list is the
+better one (``en_emanual_qa``: sparse nDCG@10 0.879, dense 0.795), on colloquial bank
+questions the dense one (``zh_bq_faq``: dense 0.224, sparse 0.165). A tenant's weights
+are chosen on labelled questions of that tenant (:func:`fit_fusion`, e.g. ``assist eval
+retrieval --fit-fusion`` on the first half of a set) and every search of the tenant then
+uses them; without a calibration the configured ``retrieval.fusion_weights`` apply.
+
+Example:
+    >>> store = CalibrationStore(Path("/tmp/home/calibration"))              # doctest: +SKIP
+    >>> store.save(TenantCalibration(tenant="nova", fusion_weights=(2, 1)))
+    >>> store.get("nova").fusion_weights
+    (2, 1)
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+import threading
+from collections.abc import Callable, Mapping, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from assist.errors import InputError
+from assist.stores.base import MAX_DBSF_WEIGHT, dbsf_prefetches
+
+__all__ = ["FUSION_GRID", "CalibrationStore", "TenantCalibration", "fit_fusion", "ndcg_at_10"]
+
+FUSION_GRID: tuple[tuple[int, int], ...] = ((1, 0), (4, 1), (3, 1), (2, 1), (1, 1), (1, 2), (1, 3), (1, 4), (0, 1))
+"""The DBSF weights (dense, sparse) a fit chooses among: from dense only to sparse only."""
+
+_TENANT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
+
+
+class TenantCalibration(BaseModel):
+    """One tenant's calibration (what the knowledge manager sees on GET /v1/kb/calibration)."""
+
+    tenant: str
+    fusion_weights: tuple[int, int] | None = None
+    """DBSF weights (dense, sparse) for this tenant's searches; None: the configured ones."""
+    fusion_fit: dict[str, Any] = Field(default_factory=dict)
+    """How the weights were chosen: source, questions, nDCG@10 of every candidate."""
+    min_dense_score: float | None = None
+    min_sparse_score: float | None = None
+    coverage_fit: dict[str, Any] = Field(default_factory=dict)
+    updated_at: datetime = Field(default_factory=lambda: datetime.now(UTC))
+
+
+CalibrationSource = Callable[[str], TenantCalibration | None]
+"""``tenant -> calibration`` (None: the configured defaults)."""
+
+
+class CalibrationStore:
+    """Tenant calibrations as JSON files, re-read when a file changes (another process, the
+    CLI, may recalibrate while the service runs).
+
+    Args:
+        root: The folder (``HOME/calibration``).
+    """
+
+    def __init__(self, root: Path) -> None:
+        self.root = Path(root)
+        self._cache: dict[str, tuple[float, TenantCalibration | None]] = {}
+        self._lock = threading.Lock()
+
+    def _path(self, tenant: str) -> Path:
+        if not _TENANT.match(tenant):
+            raise InputError(f"invalid tenant id {tenant!r}")
+        return self.root / f"{tenant}.json"
+
+    def get(self, tenant: str) -> TenantCalibration | None:
+        path = self._path(tenant)
+        try:
+            mtime = path.stat().st_mtime
+        except FileNotFoundError:
+            return None
+        with self._lock:
+            hit = self._cache.get(tenant)
+            if hit is not None and hit[0] == mtime:
+                return hit[1]
+        cal = TenantCalibration.model_validate_json(path.read_text(encoding="utf-8"))
+        with self._lock:
+            self._cache[tenant] = (mtime, cal)
+        return cal
+
+    __call__ = get
+
+    def save(self, cal: TenantCalibration) -> Path:
+        """Write (replace) the tenant's calibration atomically."""
+        if cal.fusion_weights is not None:
+            dbsf_prefetches(cal.fusion_weights)  # refuse weights the stores cannot run
+        path = self._path(cal.tenant)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".json.tmp")
+        tmp.write_text(cal.model_dump_json(indent=2), encoding="utf-8")
+        tmp.replace(path)
+        return path
+
+    def update(self, tenant: str, **fields: Any) -> TenantCalibration:
+        """Change some fields of the tenant's calibration (creating it), keep the others."""
+        current = self.get(tenant) or TenantCalibration(tenant=tenant)
+        cal = current.model_copy(update={**fields, "updated_at": datetime.now(UTC)})
+        self.save(cal)
+        return cal
+
+
+def ndcg_at_10(ranked: Sequence[str], gold: Mapping[str, int]) -> float:
+    """nDCG@10 with linear gains (trec_eval's, as ir-measures computes it)."""
+    dcg = sum(gold.get(d, 0) / math.log2(i + 2) for i, d in enumerate(ranked[:10]))
+    ideal = sorted(gold.values(), reverse=True)[:10]
+    idcg = sum(g / math.log2(i + 2) for i, g in enumerate(ideal) if g > 0)
+    return dcg / idcg if idcg else 0.0
+
+
+def fit_fusion(scores: Mapping[tuple[int, int], Sequence[float]], *, default: tuple[int, int] = (1, 1),
+               min_gain: float = 0.0) -> tuple[tuple[int, int], dict[str, Any]]:
+    """Choose the DBSF weights with the best mean per-question score (nDCG@10).
+
+    ``scores`` maps each candidate of :data:`FUSION_GRID` to its per-question scores on the
+    fitting questions. The configured ``default`` is kept unless a candidate beats it by
+    more than ``min_gain``; ties go to the candidate nearer equal weights.
+
+    Returns:
+        The weights and a report (``{"questions", "means": {"2:1": 0.51, ...}, "chosen"}``).
+    """
+    if not scores:
+        raise InputError("no fusion candidates to fit")
+    means = {w: (sum(v) / len(v) if v else 0.0) for w, v in scores.items()}
+    best = max(means, key=lambda w: (round(means[w], 9), -abs(math.log((w[0] + 0.5) / (w[1] + 0.5)))))
+    chosen = best if default not in means or means[best] > means[default] + min_gain else default
+    for w in means:
+        if not all(0 <= x <= MAX_DBSF_WEIGHT for x in w):
+            raise InputError(f"fusion weights {w} outside 0..{MAX_DBSF_WEIGHT}")
+    report = {"questions": max((len(v) for v in scores.values()), default=0),
+              "means": {f"{w[0]}:{w[1]}": round(m, 4) for w, m in means.items()},
+              "chosen": f"{chosen[0]}:{chosen[1]}"}
+    return chosen, report
+
+
+def dump(cal: TenantCalibration) -> str:
+    return json.dumps(cal.model_dump(mode="json"), ensure_ascii=False, indent=2)
