@@ -192,7 +192,7 @@ def cluster(vectors: list[list[float]], *, distance: float) -> list[int]:
 
 
 async def suggest_articles(indexer: Any, tenant: str, *, to_article: Callable[[Any, str], Any],
-                           distance: float = 0.12, min_size: int = 2,
+                           distance: float = 0.14, min_size: int = 2,
                            actor: str = "knowledge-loop") -> SuggestReport:
     """Cluster the tenant's signals per language and propose one draft article per cluster
     the knowledge base does not cover yet (``indexer``: a ``kb_ingest.indexing.Indexer``; the

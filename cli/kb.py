@@ -21,6 +21,7 @@ from cli.common import (
 app = typer.Typer(help="Inspect and manage published articles.", no_args_is_help=True)
 app.add_typer(kb_loop.golden_app, name="golden")                   # assist kb golden list|add|import|delete
 app.command("gate")(kb_loop.gate)                                   # assist kb gate ARTICLE (dry run)
+app.command("suggest")(kb_loop.suggest)                             # assist kb suggest: gaps -> draft articles
 
 
 def _articles():

@@ -138,3 +138,46 @@ def blocked_exit(report, *, as_json: bool) -> None:
             typer.secho(f"  #{r.item_id} [{r.metric}] {r.question}: {r.reason}", err=True)
         typer.secho("fix the article, or publish with --override-reason '...'", err=True)
     raise typer.Exit(BLOCKED_EXIT)
+
+
+def suggest(
+    tenant: TenantOpt = None,
+    distance: Annotated[float, typer.Option(help="Cosine distance under which questions form one cluster.")] = 0.14,
+    min_size: Annotated[int, typer.Option(help="Questions a cluster needs to become a draft.")] = 2,
+    as_json: JsonOpt = False,
+) -> None:
+    """Turn not-covered questions and rejected or heavily edited drafts into suggested draft articles.
+
+    The questions are embedded and clustered (agglomerative, cosine distance); clusters whose
+    central question the live knowledge base already answers are skipped; each other cluster
+    becomes a draft article (tag "suggested", not published) listing the questions, the
+    evidence found, and an answer marked for a knowledge manager to complete. Running it again
+    updates those drafts instead of adding new ones.
+    """
+    from dataclasses import asdict
+
+    from assist.knowledge_loop import suggest_articles
+    from kb_ingest.indexing import Indexer
+
+    s = settings()
+    t = tenant or s.default_tenant
+
+    def to_article(meta, body: str):
+        from assist.types import ParsedArticle
+        from kb_ingest.parsers import content_hash, markdown_to_blocks
+
+        blocks = markdown_to_blocks(body)
+        return ParsedArticle(meta=meta, blocks=blocks, content_hash=content_hash(meta, blocks))
+
+    async def go(rt):
+        return await suggest_articles(Indexer.from_runtime(rt), t, to_article=to_article, distance=distance,
+                                      min_size=min_size, actor="cli")
+
+    report = with_runtime(s, go, need_llm=False)
+    if as_json:
+        print_json(asdict(report))
+        return
+    typer.echo(f"{report.signals} signals, {report.clusters} clusters: {report.covered} already covered, "
+               f"{len(report.drafts)} suggested drafts ({report.existing} updated)")
+    for d in report.drafts:
+        typer.echo(f"  {d.article_id}@{d.revision} [{d.language}] {d.title} ({len(d.questions)} questions)")

@@ -52,7 +52,7 @@ class GoldenPublic(BaseModel):
 class SuggestionsRun(BaseModel):
     model_config = {"extra": "forbid"}
 
-    distance: float = Field(0.12, gt=0, lt=1, description="Cosine distance under which questions form one cluster.")
+    distance: float = Field(0.14, gt=0, lt=1, description="Cosine distance under which questions form one cluster.")
     min_size: int = Field(2, ge=1, le=1000, description="Questions a cluster needs to become a draft.")
 
 

@@ -18,6 +18,22 @@
   };
   window.__assistKm = state;
 
+  // Strings of the knowledge loop (publish gate, suggested articles), added to the shared table.
+  var LOOP = {
+    zh: { sgTitle: "建议文章", sgHint: "把相似的未覆盖问题、被拒绝或大幅修改的草稿聚类，每类生成一篇待补全的草稿文章（不会发布）。",
+      sgRun: "从缺口生成建议文章", sgQuestions: "客户的问法", sgDone: "{n} 篇建议文章（{covered} 类已有答案，已跳过）",
+      gateBlocked: "发布被拦截：以下标准问题的回答会变差", gateReason: "放行理由", gateReasonPlaceholder: "放行理由（将记录在操作记录中）",
+      gateOverride: "填写理由后仍然发布", gateNeedReason: "请填写放行理由" },
+    en: { sgTitle: "Suggested articles", sgHint: "Similar uncovered questions and rejected or heavily edited drafts, clustered: one draft article per cluster, to be completed (never published automatically).",
+      sgRun: "Suggest articles from gaps", sgQuestions: "How customers ask", sgDone: "{n} suggested articles ({covered} clusters already answered, skipped)",
+      gateBlocked: "Publication blocked: these golden questions would be answered worse", gateReason: "Override reason",
+      gateReasonPlaceholder: "Reason to publish anyway (recorded in the history)", gateOverride: "Publish anyway, with this reason",
+      gateNeedReason: "Give a reason to override the gate" },
+  };
+  ["zh", "en"].forEach(function (l) {
+    Object.keys(LOOP[l]).forEach(function (k) { if (I.strings[l][k] === undefined) I.strings[l][k] = LOOP[l][k]; });
+  });
+
   function t(k, v) { return I.t(state.lang, k, v); }
   function esc(s) {
     return String(s == null ? "" : s).replace(/[&<>"']/g, function (c) {
@@ -41,7 +57,9 @@
     if (!res.ok) {
       if (res.status === 401) { $("keybar").hidden = false; }
       var msg = data.error ? data.error.message : (data.detail && (typeof data.detail === "string" ? data.detail : JSON.stringify(data.detail)));
-      throw new Error(msg || ("HTTP " + res.status));
+      var err = new Error(msg || ("HTTP " + res.status));
+      err.data = data.error || null;
+      throw err;
     }
     return data;
   }
@@ -58,7 +76,7 @@
       $("view-" + b.dataset.view).hidden = !on;
     });
     if (view === "review") loadReview();
-    if (view === "gaps") loadGaps();
+    if (view === "gaps") { guard(loadGaps); guard(loadSuggested); }
   }
   document.querySelectorAll(".tabs [role=tab]").forEach(function (b, i, all) {
     b.addEventListener("click", function () { show(b.dataset.view); });
@@ -122,11 +140,27 @@
     $("diff").hidden = true; $("rev-text").hidden = true;
     renderArticles();
   }
-  async function workflow(action) {
+  function showGate(err) {
+    // A publication the publish gate blocked (409 publish_blocked): list the items, offer the override.
+    var items = (err && err.data && err.data.regressions) || [];
+    $("gate").hidden = false;
+    $("gate-items").innerHTML = items.map(function (r) {
+      return '<li data-item="' + esc(r.item_id) + '"><strong>#' + esc(r.item_id) + " " + esc(r.question) + "</strong> (" +
+        esc(r.expected || "") + ")<div class=\"muted\">" + esc(r.reason) + "</div></li>";
+    }).join("");
+  }
+  function gated(fn) {
+    return guard(async function () {
+      try { $("gate").hidden = true; return await fn(); }
+      catch (e) { if (e.data && e.data.code === "publish_blocked") { showGate(e); toast(t("gateBlocked"), true); return; } throw e; }
+    });
+  }
+  async function workflow(action, override) {
     var a = state.current;
     if (!a) return;
     var note = $("wf-note").value.trim() || null;
     var body = action === "rollback" ? { to_revision: +$("rb-rev").value, note: note } : { note: note };
+    if (override) body.override_reason = override;
     await api("/v1/articles/" + encodeURIComponent(a.id) + "/" + action, { body: body });
     $("wf-note").value = "";
     toast(t("actionDone", { action: t(action === "rollback" ? "rollbackDo" : action) }));
@@ -259,7 +293,7 @@
     if (state.articles.length) renderArticles();
     if (state.current) guard(function () { return openArticle(state.current.id); });
     if (state.view === "review") guard(loadReview);
-    if (state.view === "gaps") guard(loadGaps);
+    if (state.view === "gaps") { guard(loadGaps); guard(loadSuggested); }
   }
   $("lang").addEventListener("click", function () { setLang(state.lang === "zh" ? "en" : "zh"); });
   $("keybar").addEventListener("submit", function (e) {
@@ -272,7 +306,7 @@
     var el = e.target.closest && e.target.closest("[data-open],[data-action],[data-view-rev],[data-gap]");
     if (!el) return;
     if (el.hasAttribute("data-open")) { show("articles"); guard(function () { return openArticle(el.getAttribute("data-open")); }); }
-    else if (el.hasAttribute("data-action")) guard(function () { return workflow(el.getAttribute("data-action")); });
+    else if (el.hasAttribute("data-action")) gated(function () { return workflow(el.getAttribute("data-action")); });
     else if (el.hasAttribute("data-view-rev")) guard(async function () {
       var r = await api("/v1/articles/" + encodeURIComponent(state.current.id) + "/revisions/" + el.getAttribute("data-view-rev"));
       $("rev-text").hidden = false; $("rev-text").textContent = r.text;
@@ -280,6 +314,29 @@
     else if (el.hasAttribute("data-gap")) draftFromGap(state.gaps[+el.getAttribute("data-gap")]);
   });
   $("rb-go").addEventListener("click", function () { guard(function () { return workflow("rollback"); }); });
+  $("gate-override").addEventListener("click", function () {
+    var reason = $("gate-reason").value.trim();
+    if (!reason) { toast(t("gateNeedReason"), true); $("gate-reason").focus(); return; }
+    gated(async function () { await workflow("publish", reason); $("gate-reason").value = ""; });
+  });
+  async function loadSuggested() {
+    var rows = await api("/v1/kb/suggestions");
+    $("suggested").querySelector("tbody").innerHTML = rows.length ? rows.map(function (s) {
+      return '<tr data-suggested="' + esc(s.article_id) + '"><td><button type="button" class="link" data-open="' + esc(s.article_id) + '">' +
+        esc(s.title) + '</button><div class="muted">' + esc(s.article_id) + "</div></td><td>" + esc(s.language) + "</td><td>" +
+        s.questions.map(esc).join("<br>") + "</td><td>" + statusBadge(s.status) + "</td></tr>";
+    }).join("") : '<tr><td colspan="4" class="muted">' + esc(t("none")) + "</td></tr>";
+  }
+  $("sg-run").addEventListener("click", function () {
+    guard(async function () {
+      $("sg-run").disabled = true;
+      try {
+        var r = await api("/v1/kb/suggestions/run", { body: {} });
+        $("sg-report").textContent = t("sgDone", { n: r.drafts.length, covered: r.covered });
+        await loadSuggested(); await loadArticles();
+      } finally { $("sg-run").disabled = false; }
+    });
+  });
   $("diff-go").addEventListener("click", function () {
     guard(async function () {
       var r = await api("/v1/articles/" + encodeURIComponent(state.current.id) + "/diff?from=" + $("diff-from").value + "&to=" + $("diff-to").value);
@@ -297,7 +354,15 @@
     });
   });
   $("write").addEventListener("submit", function (e) { e.preventDefault(); guard(function () { return save(false); }); });
-  $("w-publish").addEventListener("click", function () { guard(function () { return save(true); }); });
+  $("w-publish").addEventListener("click", function () {
+    guard(async function () {
+      try { return await save(true); }
+      catch (e) {
+        if (!(e.data && e.data.code === "publish_blocked") || !state.editing) throw e;
+        show("articles"); await openArticle(state.editing); showGate(e); toast(t("gateBlocked"), true);
+      }
+    });
+  });
   $("w-preview").addEventListener("click", function () {
     guard(async function () {
       if (!$("write").reportValidity()) return;
