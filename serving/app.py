@@ -30,7 +30,7 @@ from serving import errors
 from serving.deps import RateLimiter
 from serving.guards import BodyGuard, redact_query
 from serving.metrics import Metrics, MetricsMiddleware
-from serving.routes import articles, assist, chat, feedback, health, kb_loop, search, tenant
+from serving.routes import articles, assist, chat, feedback, health, kb_loop, ops, search, tenant
 
 log = logging.getLogger("serving")
 STATIC = Path(__file__).resolve().parent / "static"
@@ -162,6 +162,7 @@ def create_app(settings: Settings, *, llm: ChatModel | None = None, pipeline: An
               tenant.router):
         app.include_router(r, responses=errors.ERROR_RESPONSES)
     kb_loop.install(app)  # /v1/kb/golden|gate|suggestions|stale, and the 409 of a blocked publish
+    ops.install(app)  # /v1/ops/*, the /ops page and the red-line gauge of /metrics
     if (STATIC / "widget").exists():
         app.mount("/widget", StaticFiles(directory=STATIC / "widget", html=True), name="widget")
     if (STATIC / "km").exists():

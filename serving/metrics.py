@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from starlette.middleware.base import BaseHTTPMiddleware
 from starlette.requests import Request
 
@@ -27,6 +27,15 @@ class Metrics:
         self.drafts = Counter("assist_drafts_total", "Drafts by outcome", ["status"], registry=r)
         self.feedback = Counter("assist_feedback_total", "Feedback by outcome", ["outcome"], registry=r)
         self.escalations = Counter("assist_escalations_total", "Escalation suggestions", ["target"], registry=r)
+        # ops (supervisors): conversations imported, red-line notices, lines firing now
+        self.ops_conversations = Counter("assist_ops_conversations_total", "Ops conversations received by result",
+                                         ["result"], registry=r)
+        self.ops_alerts = Counter("assist_ops_alerts_total", "Red-line notices by metric and status",
+                                  ["metric", "status"], registry=r)
+        self.ops_firing = Gauge("assist_ops_red_lines_firing", "Red-line alerts firing now",
+                                ["tenant", "metric"], registry=r)
+        self.before_render: list[Any] = []
+        """Callables run before each scrape (the ops router refreshes ``ops_firing`` from the database)."""
 
     def on_event(self, name: str, fields: dict[str, Any]) -> None:
         """The pipeline's metrics hook."""
@@ -42,8 +51,21 @@ class Metrics:
                 self.llm_tokens.labels(kind="prompt").inc(fields["prompt_tokens"])
         elif name == "draft":
             self.drafts.labels(status=fields.get("status", "unknown")).inc()
+        elif name == "ops_alert":
+            self.ops_alerts.labels(metric=fields.get("metric", ""), status=fields.get("status", "")).inc()
+        elif name == "ops_import":
+            for result in ("stored", "updated", "unchanged", "rejected"):
+                if fields.get(result):
+                    self.ops_conversations.labels(result=result).inc(fields[result])
+
+    def set_ops_firing(self, rows: list[tuple[str, str, int]]) -> None:
+        self.ops_firing.clear()
+        for tenant, metric, n in rows:
+            self.ops_firing.labels(tenant=tenant, metric=metric).set(n)
 
     def render(self) -> bytes:
+        for hook in self.before_render:
+            hook()
         return generate_latest(self.registry)
 
 

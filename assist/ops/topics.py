@@ -110,7 +110,10 @@ class TopicModel:
             return KMeans(n_clusters=max(1, min(k, n)), n_init=4, random_state=self.seed).fit_predict(vecs)
         best: tuple[float, np.ndarray] | None = None
         sample = min(n, 2000)
-        for cand in (c for c in (6, 8, 10, 12) if c < n):
+        distinct = len(np.unique(vecs.round(5), axis=0))
+        if distinct < 7:
+            return KMeans(n_clusters=max(1, distinct), n_init=4, random_state=self.seed).fit_predict(vecs)
+        for cand in (c for c in (6, 8, 10, 12) if c < distinct):
             labels = KMeans(n_clusters=cand, n_init=4, random_state=self.seed).fit_predict(vecs)
             s = silhouette_score(vecs, labels, sample_size=sample, random_state=self.seed)
             if best is None or s > best[0]:
