@@ -135,3 +135,14 @@ def install(app: FastAPI) -> None:
     async def _unexpected(_: Request, e: Exception) -> JSONResponse:
         status, body = error_for(e)
         return JSONResponse(body.model_dump(), status_code=status)
+
+    @app.middleware("http")
+    async def _contain(request: Request, call_next: Any) -> Any:
+        # Starlette's server-error middleware answers an unexpected exception with the
+        # handler above and then re-raises it, and the server then resets the connection
+        # (clients see "connection reset" instead of the 500). Answer it here, logged once.
+        try:
+            return await call_next(request)
+        except Exception as e:
+            status, body = error_for(e)
+            return JSONResponse(body.model_dump(), status_code=status)
