@@ -3,7 +3,14 @@
 Network is off: hub downloads fail loudly (HF_HUB_OFFLINE), and real model-server
 adapters refuse to send requests unless a test opts in with ``allow_backend_requests``.
 Models come from ``assist models prepare`` (run by scripts/install.sh) in
-``$ASSIST_TEST_MODELS`` or ``./.assist/models``.
+``$ASSIST_TEST_MODELS``, ``$ASSIST_MODELS_PATH`` or ``./.assist/models``.
+
+The ``fast`` tier (``ASSIST_MODELS_PATH=$(mktemp -d) pytest -m fast``) is every test under
+``tests/unit`` that requests no model fixture (:data:`MODEL_FIXTURES`, directly or through
+other fixtures) and is not marked slow, integration, browser or postgres: it is marked
+here at collection. A test that needs a prepared model must request ``e5_dir`` or
+``models_dir`` (or build on a fixture that does, like ``e5``/``stack``); run with an empty
+models directory, a fast test that touches a model anyway fails loudly.
 """
 
 from __future__ import annotations
@@ -16,10 +23,6 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
 os.environ.setdefault("RAGAS_DO_NOT_TRACK", "true")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-# Tests that script a FakeChatModel with free-text replies exercise the generative draft
-# path; the product's default (auto: extractive for small models) is tested where a test
-# sets ``draft={"mode": ...}`` itself (tests/unit/evidence).
-os.environ.setdefault("ASSIST_DRAFT__MODE", "generative")
 
 import pytest  # noqa: E402
 
@@ -27,8 +30,52 @@ import assist.llm as llm_pkg  # noqa: E402
 from assist.config import Settings  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
-MODELS_DIR = Path(os.environ.get("ASSIST_TEST_MODELS", REPO / ".assist" / "models"))
+MODELS_DIR = Path(os.environ.get("ASSIST_TEST_MODELS") or os.environ.get("ASSIST_MODELS_PATH")
+                  or REPO / ".assist" / "models")
 SHARED_DATA = Path(os.environ.get("ASSIST_SHARED_DATA", REPO.parent / "shared" / "data"))
+
+MODEL_FIXTURES = frozenset({"e5_dir", "models_dir"})
+"""Fixtures that hand out prepared models; every real-model fixture builds on one of them."""
+NOT_FAST_MARKERS = frozenset({"slow", "integration", "browser", "postgres"})
+UNIT_DIR = Path(__file__).resolve().parent / "unit"
+_MODELS_AT_START = pytest.StashKey[list[str]]()
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Mark the fast tier; refuse a test marked ``fast`` by hand that requests a model."""
+    wrong = []
+    for item in items:
+        needs_model = bool(MODEL_FIXTURES.intersection(getattr(item, "fixturenames", ())))
+        marked = {m.name for m in item.iter_markers()}
+        if "fast" in marked:
+            if needs_model:
+                wrong.append(item.nodeid)
+            continue
+        if item.path.is_relative_to(UNIT_DIR) and not needs_model and not marked & NOT_FAST_MARKERS:
+            item.add_marker(pytest.mark.fast)
+    if wrong:
+        raise pytest.UsageError(
+            f"marked fast but requests a prepared model ({', '.join(sorted(MODEL_FIXTURES))}): "
+            + ", ".join(wrong[:10])
+        )
+
+
+def _model_entries() -> list[str]:
+    return sorted(p.name for p in MODELS_DIR.iterdir()) if MODELS_DIR.is_dir() else []
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    session.config.stash[_MODELS_AT_START] = _model_entries()
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """A run on an empty models directory (the fast tier) must leave it empty: a test that
+    wrote a model there would let a later test find one it does not declare."""
+    if session.config.stash.get(_MODELS_AT_START, None) == [] and (left := _model_entries()):
+        session.config.get_terminal_writer().line(
+            f"ERROR: tests wrote into the empty models directory {MODELS_DIR}: {left} "
+            "(give such tests their own models_path)", red=True)
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
 
 @pytest.fixture(autouse=True)

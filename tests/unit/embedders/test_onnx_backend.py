@@ -217,13 +217,13 @@ def test_quantize_int8_is_checked_idempotent_and_needs_the_float_export(e5_dir: 
 
 
 @pytest.mark.unit
-def test_quantize_setting_reaches_the_embedder_and_its_collection() -> None:
+def test_quantize_setting_reaches_the_embedder_and_its_collection(models_dir: Path) -> None:
     from assist.config import Settings
     from assist.embedders import make_embedder
     from assist.stores import collection_name
 
-    s = Settings(embedder={"quantize": "int8"}, llm={"provider": "fake"})
+    s = Settings(models_path=models_dir, embedder={"quantize": "int8"}, llm={"provider": "fake"})
     e = make_embedder(s)
     assert getattr(e, "quantize", None) == "int8" and e.model_id.endswith("-int8")
-    plain = make_embedder(Settings(llm={"provider": "fake"}))
+    plain = make_embedder(Settings(models_path=models_dir, llm={"provider": "fake"}))
     assert collection_name("kb", e.model_id, 384) != collection_name("kb", plain.model_id, 384)

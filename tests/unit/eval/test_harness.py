@@ -28,8 +28,8 @@ def _write_jsonl(path: Path, rows: list[dict]) -> None:
 
 
 @pytest.fixture
-def fake_settings(tmp_path: Path, models_dir: Path) -> Settings:
-    return Settings(_env_file=None, env="test", home=tmp_path / "home", models_path=models_dir,
+def fake_settings(tmp_path: Path) -> Settings:
+    return Settings(_env_file=None, env="test", home=tmp_path / "home", models_path=tmp_path / "no-models",
                     llm={"provider": "fake"}, embedder={"model": "fake"}, escalation_use_llm=False,
                     tenants_dir=Path(__file__).resolve().parents[3] / "examples" / "tenants")
 

