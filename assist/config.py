@@ -325,6 +325,8 @@ class Settings(BaseSettings):
     """SQLAlchemy URL; default ``sqlite:///HOME/assist.db``. PostgreSQL in production."""
     models_path: Path | None = None
     """Where prepared models live (default ``HOME/models``)."""
+    data_dir: Path | None = None
+    """Public data sets for evaluations and benchmarks (``<dir>/<name>/corpus.jsonl``...): ``assist eval --dataset NAME`` and ``bench/`` look here; default ``../shared/data`` beside the repository."""
     default_tenant: str = "default"
     tenants_dir: Path = Path("examples/tenants")
     """Per-tenant files: ``<dir>/<tenant>/{profile,taxonomy,escalation,rubric}.yaml`` and
@@ -363,6 +365,10 @@ class Settings(BaseSettings):
     @property
     def models_dir(self) -> Path:
         return self.models_path or (self.home / "models")
+
+    @property
+    def resolved_data_dir(self) -> Path:
+        return self.data_dir or (Path(__file__).resolve().parents[2] / "shared" / "data")
 
     @property
     def resolved_database_url(self) -> str:

@@ -37,7 +37,8 @@ import numpy as np  # noqa: E402
 
 from assist.config import Settings  # noqa: E402
 
-DATA = Path(os.environ.get("ASSIST_BENCH_DATA", "/work/shared/data"))
+DATA = Settings().resolved_data_dir
+"""The public data sets: ``ASSIST_DATA_DIR``, default ``../shared/data`` beside the repository."""
 MODELS = Path(os.environ.get("ASSIST_BENCH_MODELS", str(REPO / ".assist" / "models")))
 SCRATCH = Path(os.environ.get("ASSIST_BENCH_DIR", "/tmp/assist-bench"))
 TENANT = "bench"

@@ -33,10 +33,11 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
 from sklearn.metrics import accuracy_score, f1_score  # noqa: E402
 
+from assist.config import Settings  # noqa: E402
 from assist.routing import OOS_LABEL, EmbeddingRouter  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
-DATA = Path(os.environ.get("ASSIST_SHARED_DATA", REPO.parent / "shared" / "data"))
+DATA = Settings().resolved_data_dir  # ASSIST_DATA_DIR, default ../shared/data beside the repository
 MODELS = REPO / ".assist" / "models"
 CACHE = Path("/tmp/routing_cache")
 

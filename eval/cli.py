@@ -25,7 +25,21 @@ app = typer.Typer(help="Evaluation harness: retrieval, routing, RAG, dialogue, a
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")]
 ReportOpt = Annotated[Path | None, typer.Option("--report", help="Write report.html + summary.md here.")]
-DatasetOpt = Annotated[Path, typer.Option("--dataset", help="Dataset folder.")]
+
+
+def resolve_dataset(path: Path) -> Path:
+    """A dataset folder as given, or a bare name under ``ASSIST_DATA_DIR`` (default
+    ``../shared/data`` beside the repository): ``--dataset zh_bq_faq``."""
+    if path.exists() or path.is_absolute() or len(path.parts) != 1:
+        return path
+    from assist.config import Settings
+
+    candidate = Settings().resolved_data_dir / path
+    return candidate if candidate.exists() else path
+
+
+DatasetOpt = Annotated[Path, typer.Option("--dataset", callback=resolve_dataset,
+                                          help="Dataset folder, or a data set's name under ASSIST_DATA_DIR.")]
 LimitOpt = Annotated[int | None, typer.Option("--limit", help="Only the first N items (file order).")]
 SaveOpt = Annotated[Path | None, typer.Option("--save-baseline", help="Also write the metrics to this JSON file.")]
 

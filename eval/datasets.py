@@ -1,10 +1,10 @@
 """Readers for the evaluation data layouts (BEIR, intents, RGB QA, DSTC10 dialogues).
 
-The data sets live outside the repository (``/work/shared/data`` or any folder with the
+The data sets live outside the repository (``../shared/data`` or any folder with the
 same layout); nothing here copies them.
 
 Example:
-    >>> ds = BeirDataset.load(Path("/work/shared/data/zh_bq_faq"))   # doctest: +SKIP
+    >>> ds = BeirDataset.load(Path("../shared/data/zh_bq_faq"))   # doctest: +SKIP
     >>> len(ds.queries), len(ds.qrels)
 """
 

@@ -12,7 +12,7 @@ Two decisions per turn, as the product makes them:
 The conversation window is the last ``retrieval.history_turns`` turns, as in production.
 
 Example:
-    >>> out = await evaluate_dialogue(ctx, Path("/work/shared/data/en_dstc10_kgd"))   # doctest: +SKIP
+    >>> out = await evaluate_dialogue(ctx, Path("../shared/data/en_dstc10_kgd"))   # doctest: +SKIP
 """
 
 from __future__ import annotations

@@ -12,7 +12,7 @@ dense cosine of the question against the passages vs ``retrieval.min_dense_score
 negatives, refusing is correct (RGB's negative rejection).
 
 Example:
-    >>> out = await evaluate_rag(ctx, Path("/work/shared/data/zh_rgb_rag"), limit=5)   # doctest: +SKIP
+    >>> out = await evaluate_rag(ctx, Path("../shared/data/zh_rgb_rag"), limit=5)   # doctest: +SKIP
 """
 
 from __future__ import annotations

@@ -7,7 +7,7 @@ or sparse), and the ranked article ids are mapped back to corpus ids for scoring
 
 Example:
     >>> ctx = EvalContext.open(Settings())                                # doctest: +SKIP
-    >>> out = await evaluate_beir(ctx, Path("/work/shared/data/zh_bq_faq"))
+    >>> out = await evaluate_beir(ctx, Path("../shared/data/zh_bq_faq"))
     >>> out.metrics["ndcg@10"]
 """
 

