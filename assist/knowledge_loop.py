@@ -36,8 +36,8 @@ def _golden_file(path: Path) -> Path:
 
 
 def import_golden(db: Database, path: Path, *, tenant: str, actor: str | None = None) -> ImportReport:
-    """Load a golden file (``eval/golden/golden.jsonl`` lines: ``id``, ``language``, ``question``,
-    ``reference``, ``article_ids``, ``expect``) into the tenant's golden set. Items that expect
+    """Load a golden file (``eval/golden/golden.jsonl`` lines: ``id``, ``language``, ``question``
+    or ``turns``, ``reference``, ``article_ids``, ``expect``) into the tenant's golden set. Items that expect
     an answer from an article become ``manual`` items expecting its live revision; importing
     twice adds nothing."""
     f = _golden_file(path)
@@ -52,6 +52,8 @@ def import_golden(db: Database, path: Path, *, tenant: str, actor: str | None = 
         except ValueError as e:
             raise InputError(f"{f}:{n}: not a JSON line ({e})") from e
         ids = row.get("article_ids") or []
+        if not row.get("question") and row.get("turns"):  # a conversation: its customer turns, as search sees them
+            row["question"] = " ".join(t.get("text", "") for t in row["turns"] if t.get("role") == "customer").strip()
         if row.get("expect", "answer") != "answer" or not ids or not row.get("question"):
             report.skipped += 1
             continue
@@ -284,3 +286,53 @@ def _draft_body(w: dict[str, str], questions: list[str], evidence: list[str], re
     if not replies and not evidence:
         lines.append(w["none"])
     return "\n".join(lines) + "\n"
+
+
+# ---------------------------------------------------------------- simulated customers
+@dataclass
+class SimulateReport:
+    tenant: str
+    items: int = 0
+    """Golden items paraphrased."""
+    added: int = 0
+    skipped: int = 0
+    """Paraphrases that came back empty, equal to the question, or already there."""
+
+
+async def simulate_customers(db: Database, llm: Any, tenant: str, *, article_id: str | None = None,
+                             per_item: int = 3, limit: int = 200, actor: str | None = None) -> SimulateReport:
+    """Paraphrase the tenant's manual and accepted-draft golden items (of ``article_id`` only,
+    when given) with the chat model into ``per_item`` customer phrasings each; each becomes a
+    ``simulated`` golden item with the same expected article, revision and reference, so the
+    publish gate runs it too. Running again adds only phrasings not seen before."""
+    from assist.prompts import PromptLibrary
+    from assist.types import ChatMessage, GenSettings
+
+    repo = GoldenRepository(db)
+    parents = [i for i in repo.list(tenant, article=article_id) if i.source != "simulated"][:limit]
+    have = {(i.expected_article, i.question) for i in repo.list(tenant, source="simulated", article=article_id)}
+    prompts = PromptLibrary()
+    schema = {"type": "object", "properties": {"paraphrases": {"type": "array", "items": {"type": "string"},
+                                                               "maxItems": per_item}},
+              "required": ["paraphrases"]}
+    report = SimulateReport(tenant=tenant, items=len(parents))
+    for item in parents:
+        lang = item.language if item.language in ("zh", "en") else "zh"
+        text = prompts.render("paraphrase", lang, question=item.question, n=per_item)
+        out = await llm.complete([ChatMessage(role="user", content=text)],
+                                 settings=GenSettings(temperature=0.7, max_tokens=400, json_schema=schema))
+        try:
+            phrasings = json.loads(out.text).get("paraphrases") or []
+        except (ValueError, AttributeError):
+            phrasings = []
+        for k, p in enumerate(phrasings[:per_item]):
+            p = str(p).strip()
+            if not p or p == item.question or (item.expected_article, p) in have:
+                report.skipped += 1
+                continue
+            have.add((item.expected_article, p))
+            repo.add(tenant, p, expected_article=item.expected_article, expected_revision=item.expected_revision,
+                     language=item.language, reference=item.reference, source="simulated",
+                     external_id=f"sim:{item.id}:{len(have)}:{k}", created_by=actor)
+            report.added += 1
+    return report

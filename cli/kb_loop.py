@@ -181,3 +181,20 @@ def suggest(
                f"{len(report.drafts)} suggested drafts ({report.existing} updated)")
     for d in report.drafts:
         typer.echo(f"  {d.article_id}@{d.revision} [{d.language}] {d.title} ({len(d.questions)} questions)")
+
+
+@golden_app.command("simulate")
+def golden_simulate(
+    tenant: TenantOpt = None,
+    article: Annotated[str | None, typer.Option(help="Only items expecting this article.")] = None,
+    per_item: Annotated[int, typer.Option(help="Paraphrases per item.", min=1, max=10)] = 3,
+) -> None:
+    """Simulated customers: the chat model paraphrases golden items (the expected article stays
+    known); each phrasing becomes a 'simulated' golden item, so the publish gate checks it too."""
+    from assist.knowledge_loop import simulate_customers
+
+    s = settings()
+    t = tenant or s.default_tenant
+    r = with_runtime(s, lambda rt: simulate_customers(rt.db, rt.llm, t, article_id=article, per_item=per_item,
+                                                      actor="cli"), need_llm=True)
+    typer.echo(f"{r.items} golden items paraphrased: {r.added} simulated items added ({r.skipped} skipped)")

@@ -94,6 +94,25 @@ def golden_from_feedback(body: GoldenFromFeedback, caller: KMDep, db: DbDep) -> 
     return _golden(make(db, caller.tenant, body.feedback_id, actor=caller.name))
 
 
+class SimulateIn(BaseModel):
+    model_config = {"extra": "forbid"}
+
+    article_id: str | None = Field(None, max_length=200, description="Only items expecting this article.")
+    per_item: int = Field(3, ge=1, le=10, description="Paraphrases per item.")
+
+
+@router.post("/golden/simulate", summary="Simulated customers: paraphrase golden items into 'simulated' items")
+async def golden_simulate(caller: KMDep, db: DbDep, request: Request, body: SimulateIn | None = None) -> dict[str, Any]:
+    from dataclasses import asdict
+
+    from assist.knowledge_loop import simulate_customers
+
+    body = body or SimulateIn()
+    report = await simulate_customers(db, request.app.state.pipeline.llm, caller.tenant, article_id=body.article_id,
+                                      per_item=body.per_item, actor=caller.name)
+    return asdict(report)
+
+
 @router.delete("/golden/{item_id}", status_code=204, summary="Delete a golden item")
 def golden_delete(item_id: int, caller: KMDep, db: DbDep) -> None:
     GoldenRepository(db).delete(caller.tenant, item_id)

@@ -47,6 +47,7 @@ SAMPLES: dict[str, dict[str, Any]] = {
                               "sentences": [{"n": 1, "text": "请清洁充电触点。"}, {"n": 2, "text": "Approved refunds take 3-7 business days."}]},
     "not_covered": {"apology": "抱歉", "topic": "gift wrapping",
                     "clarifying": "请您补充一些具体信息，我为您联系相关团队确认。"},
+    "paraphrase": {"question": "退款一般几天能退回来？", "n": 3},
     "query_rewrite": {},
     "rerank": {},
     "rerank_input": {"query": "耳机充不进电怎么办", "passages": RERANK_PASSAGES},
