@@ -13,6 +13,16 @@ from assist.db import Database
 from assist.db.models import Tenant
 from assist.errors import ConfigError, DatabaseError
 
+
+def _head() -> str:
+    """The newest migration (the one every fresh database ends at)."""
+    from alembic.script import ScriptDirectory
+
+    from assist.db import alembic_config
+
+    return ScriptDirectory.from_config(alembic_config()).get_current_head()
+
+
 EXPECTED_TABLES = {
     "tenants",
     "articles",
@@ -28,11 +38,11 @@ EXPECTED_TABLES = {
 
 
 def test_migrate_creates_every_table_and_is_idempotent(database: Database) -> None:
-    assert database.current_revision() == "0001"
+    assert database.current_revision() == _head()
     with database.connection() as conn:
         assert EXPECTED_TABLES <= set(inspect(conn).get_table_names())
     database.migrate()  # a second run is a no-op, not an error
-    assert database.current_revision() == "0001"
+    assert database.current_revision() == _head()
 
 
 @pytest.mark.unit
@@ -43,7 +53,7 @@ def test_migrate_from_empty_sqlite_creates_parent_dir(tmp_path: Path) -> None:
         assert db.current_revision() is None
         db.migrate()
         assert path.exists()
-        assert db.current_revision() == "0001"
+        assert db.current_revision() == _head()
         with db.connection() as conn:
             assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
             assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
