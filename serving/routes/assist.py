@@ -79,10 +79,10 @@ def _sources(ev: SourcesEvent) -> dict[str, Any]:
             "sources": [source_public(s).model_dump() for s in ev.sources]}
 
 
-async def _record_draft(request: Request, pipe, conv: Conversation, done: DoneEvent) -> DraftPublic:
+async def _record_draft(request: Request, conv: Conversation, done: DoneEvent) -> DraftPublic:
     out = draft_public(done.draft, done.display_text)
     await record_async(request, conv.tenant, "draft", done.draft.id,
-                       lambda: masked_request(pipe, done.turns, conv.channel),
+                       masked_request(done.turns, conv.channel),
                        out.model_dump(mode="json", exclude={"display_text"}))
     return out
 
@@ -94,7 +94,7 @@ async def _record_draft(request: Request, pipe, conv: Conversation, done: DoneEv
 async def draft(body: DraftRequest, caller: AgentDep, pipe: PipelineDep, request: Request):
     conv = conversation(body, caller.tenant)
     if not body.stream:
-        return await _record_draft(request, pipe, conv, await pipe.draft_done(conv))
+        return await _record_draft(request, conv, await pipe.draft_done(conv))
 
     # Validate before the stream starts, so bad input is a normal error response.
     events = pipe.draft_events(conv)
@@ -108,7 +108,7 @@ async def draft(body: DraftRequest, caller: AgentDep, pipe: PipelineDep, request
                 if isinstance(ev, DeltaEvent):
                     yield sse({"text": ev.text, "display_text": ev.display_text}, "delta")
                 elif isinstance(ev, DoneEvent):
-                    yield sse((await _record_draft(request, pipe, conv, ev)).model_dump(mode="json"), "done")
+                    yield sse((await _record_draft(request, conv, ev)).model_dump(mode="json"), "done")
                 elif isinstance(ev, ErrorEvent):
                     yield sse(stream_error(ev.error), "error")
         except Exception as e:  # the stream has started: the error travels as an event
@@ -118,11 +118,10 @@ async def draft(body: DraftRequest, caller: AgentDep, pipe: PipelineDep, request
                              headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
 
 
-def masked_request(pipe, turns: list[Turn], channel: str | None) -> dict[str, Any]:
-    """What is stored of a draft request: the turns as the core masked them (the channel,
-    a free label the core does not read, masked here)."""
-    return {"turns": [{"role": t.role, "text": t.text} for t in turns],
-            "channel": pipe.masker.mask(channel).text if channel else channel}
+def masked_request(turns: list[Turn], channel: str | None) -> dict[str, Any]:
+    """What is stored of a draft request: the turns as the core masked them (``record``
+    redacts every stored text once more, the free ``channel`` label included)."""
+    return {"turns": [{"role": t.role, "text": t.text} for t in turns], "channel": channel}
 
 
 def _masked_request(pipe, conv: Conversation) -> dict[str, Any]:
