@@ -320,6 +320,9 @@ app.command("qa")(_qa_command)
 from eval.curated import curated_command as _curated_command  # noqa: E402
 
 app.command("curated")(_curated_command)
+from eval.satisfaction import satisfaction_command as _satisfaction_command  # noqa: E402
+
+app.command("satisfaction")(_satisfaction_command)
 
 
 if __name__ == "__main__":  # pragma: no cover
