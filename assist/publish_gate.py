@@ -173,7 +173,10 @@ def _blocks_text(blocks: Sequence[Block]) -> str:
 class _Views:
     live_ids: set[str]
     after_ids: set[str]
-    article_id: str
+
+
+Change = tuple[str, int, Sequence[str] | None]
+"""``(article_id, revision, chunk_ids)`` of a revision about to go live."""
 
 
 @dataclass
@@ -198,25 +201,33 @@ class PublishGate:
                    settings=indexer.settings)
 
     async def evaluate(self, tenant: str, article_id: str, revision: int) -> GateReport:
+        """The gate's verdict on making ``revision`` of ``article_id`` live (nothing changes)."""
+        return await self.evaluate_changes(tenant, [(article_id, revision, None)])
+
+    async def evaluate_changes(self, tenant: str, changes: Sequence[Change]) -> GateReport:
+        """The verdict on making several revisions live at once: ``(article_id, revision,
+        chunk_ids)``, chunk ids None to read them from the database (a staged revision)."""
         started = time.perf_counter()
-        report = GateReport(tenant=tenant, article_id=article_id, revision=revision,
+        first = changes[0]
+        report = GateReport(tenant=tenant, article_id=", ".join(c[0] for c in changes), revision=first[1],
                             tolerance=tolerance_for(self.settings, tenant))
         items = self._golden.list(tenant)
         report.items = len(items)
         if not items:
-            report.seconds = time.perf_counter() - started
+            report.seconds = round(time.perf_counter() - started, 3)
             return report
-        views, texts = self._views(tenant, article_id, revision)
+        views, texts = self._views(tenant, changes)
+        changed = set(texts)
         k = self.top_k or self.settings.retrieval.top_k
         hits = await self._search(tenant, items, k)
         for item, found in zip(items, hits, strict=True):
             before = _ranking(found, views.live_ids)
             after = _ranking(found, views.after_ids)
-            touches = item.expected_article == article_id or article_id in before[:k] or article_id in after[:k]
+            touches = item.expected_article in changed or bool(changed & set(before[:k] + after[:k]))
             if not touches:
                 continue
             report.touched += 1
-            regression = _compare(item, before, after, k, article_id, texts)
+            regression = _compare(item, before, after, k, texts)
             if regression is not None:
                 report.regressions.append(regression)
             elif item.expected_article and item.expected_article not in before[:k] \
@@ -225,6 +236,26 @@ class PublishGate:
         report.blocked = len(report.regressions) > report.tolerance
         report.seconds = round(time.perf_counter() - started, 3)
         return report
+
+    async def check_new(self, tenant: str, changes: Sequence[Change], *, staged: Sequence[Change] = (),
+                        actor: str | None = None, note: str | None = None) -> str | None:
+        """:meth:`check` for articles published for the first time in one ingest (their chunk
+        ids are given: the indexer records them later). Blocked, the ingest's revisions
+        (``staged``: all of it) are recorded as indexed and staged before
+        :class:`PublishBlocked` is raised, so they can be published later (fixed, or with
+        an override)."""
+        if not changes:
+            return note
+        report = await self.evaluate_changes(tenant, changes)
+        try:
+            return self._verdict(report, actor=actor, note=note)
+        except PublishBlocked:
+            from assist.db import ArticleRepository
+
+            repo = ArticleRepository(self.db)
+            for aid, rev, ids in staged:
+                repo.mark_index_state(tenant, aid, rev, "staged", chunk_ids=list(ids or []))
+            raise
 
     async def check(self, tenant: str, article_id: str, revision: int, *, actor: str | None = None,
                     note: str | None = None) -> str | None:
@@ -236,27 +267,33 @@ class PublishGate:
         if rev is None or rev.index_state not in ("staged", "live"):
             return note  # nothing to compare; the publish itself says why it cannot go ahead
         report = await self.evaluate(tenant, article_id, revision)
+        return self._verdict(report, actor=actor, note=note)
+
+    def _verdict(self, report: GateReport, *, actor: str | None, note: str | None) -> str | None:
         if not report.blocked:
             if report.items:
-                log.info("publish gate passed for %s/%s@%s: %d touched, %d regressed, %.2fs", tenant,
-                         article_id, revision, report.touched, len(report.regressions), report.seconds)
+                log.info("publish gate passed for %s/%s@%s: %d touched, %d regressed, %.2fs", report.tenant,
+                         report.article_id, report.revision, report.touched, len(report.regressions), report.seconds)
             return note
         reason = _override.get()
         if reason is None:
             raise PublishBlocked(report)
-        log.warning("publish gate overridden by %s for %s/%s@%s: %s", actor, tenant, article_id, revision, reason)
+        log.warning("publish gate overridden by %s for %s/%s@%s: %s", actor, report.tenant, report.article_id,
+                    report.revision, reason)
+        report.overridden = reason
         ids = ", ".join(f"#{r.item_id}" for r in report.regressions)
         extra = f"publish gate overridden: {reason} ({len(report.regressions)} regressed: {ids})"
         return f"{note}; {extra}" if note else extra
 
     # ------------------------------------------------------------ internals
-    def _views(self, tenant: str, article_id: str, revision: int) -> tuple[_Views, dict[str, str]]:
+    def _views(self, tenant: str, changes: Sequence[Change]) -> tuple[_Views, dict[str, dict[str, str]]]:
+        """Chunk ids of the live view and the after view, and per changed article its live and
+        new text (``{"live": ..., "after": ...}``)."""
+        from assist.db import ArticleRepository
         from assist.db.models import Article, ArticleRevision
         from assist.stores._payload import point_id
 
-        live_ids: set[str] = set()
-        own_live: set[str] = set()
-        texts: dict[str, str] = {}
+        ids_of: dict[str, set[str]] = {}
         with self.db.session(readonly=True) as s:
             q = (select(ArticleRevision.article_id, ArticleRevision.chunk_ids)
                  .join(Article, (Article.tenant == ArticleRevision.tenant)
@@ -264,23 +301,25 @@ class PublishGate:
                        & (Article.live_revision == ArticleRevision.revision))
                  .where(ArticleRevision.tenant == tenant))
             for aid, chunk_ids in s.execute(q):
-                ids = {point_id(c) for c in (chunk_ids or [])}
-                live_ids |= ids
-                if aid == article_id:
-                    own_live = ids
-        from assist.db import ArticleRepository
-
+                ids_of[aid] = {point_id(c) for c in (chunk_ids or [])}
+        live_ids = set().union(*ids_of.values()) if ids_of else set()
+        after = dict(ids_of)
         repo = ArticleRepository(self.db)
-        new = repo.get_revision(tenant, article_id, revision)
-        new_ids = {point_id(c) for c in (new.chunk_ids if new else [])}
-        art = repo.get_article(tenant, article_id)
-        if art is not None and art.live_revision is not None:
-            live = repo.get_revision(tenant, article_id, art.live_revision)
-            if live is not None:
-                texts["live"] = _blocks_text(live.blocks)
-        if new is not None:
-            texts["after"] = _blocks_text(new.blocks)
-        return _Views(live_ids, (live_ids - own_live) | new_ids, article_id), texts
+        texts: dict[str, dict[str, str]] = {}
+        for aid, rev, chunk_ids in changes:
+            new = repo.get_revision(tenant, aid, rev)
+            ids = chunk_ids if chunk_ids is not None else (new.chunk_ids if new else [])
+            after[aid] = {point_id(c) for c in ids}
+            texts[aid] = {}
+            art = repo.get_article(tenant, aid)
+            if art is not None and art.live_revision is not None:
+                live = repo.get_revision(tenant, aid, art.live_revision)
+                if live is not None:
+                    texts[aid]["live"] = _blocks_text(live.blocks)
+            if new is not None:
+                texts[aid]["after"] = _blocks_text(new.blocks)
+        after_ids = set().union(*after.values()) if after else set()
+        return _Views(live_ids, after_ids), texts
 
     async def _search(self, tenant: str, items: Sequence[GoldenRecord], k: int) -> list[list[RetrievedChunk]]:
         questions = [i.question for i in items]
@@ -311,8 +350,8 @@ def _rank(ranking: list[str], article: str | None) -> int | None:
     return ranking.index(article) + 1 if article in ranking else None
 
 
-def _compare(item: GoldenRecord, before: list[str], after: list[str], k: int, article_id: str,
-             texts: dict[str, str]) -> Regression | None:
+def _compare(item: GoldenRecord, before: list[str], after: list[str], k: int,
+             texts: dict[str, dict[str, str]]) -> Regression | None:
     exp = item.expected_article
     if exp is None:
         return None
@@ -323,10 +362,10 @@ def _compare(item: GoldenRecord, before: list[str], after: list[str], k: int, ar
         return Regression(**common, metric="retrieval", before=f"rank {rb}", after=f"rank {ra or '>' + str(k)}",
                           reason=f"{exp} drops out of the top {k} (rank {rb} -> {ra or 'missing'}); "
                                  f"the top result becomes {top}")
-    if exp == article_id and item.reference and "live" in texts and "after" in texts:
+    t = texts.get(exp, {})
+    if item.reference and "live" in t and "after" in t:
         facts = key_facts(item.reference)
-        lost = [w for v, w in facts
-                if mentions_number(v, [texts["live"]]) and not mentions_number(v, [texts["after"]])]
+        lost = [w for v, w in facts if mentions_number(v, [t["live"]]) and not mentions_number(v, [t["after"]])]
         if lost:
             return Regression(**common, metric="key_facts", before="states " + ", ".join(lost),
                               after="no longer states " + ", ".join(lost),

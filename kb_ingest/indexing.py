@@ -272,6 +272,9 @@ class Indexer:
         # their publish locks, and only while nothing of theirs is live: an upload of the same
         # id that raced us and went live first makes ours an ordinary (locked) publish.
         fresh_candidates = [p for p in pending if p.publish and self._latest.get(p.article.meta.id) is None]
+        gate_note = await PublishGate.of(self).check_new(  # the publish gate; blocked: all staged, then raised
+            tenant, [(p.article.meta.id, p.revision, [c.id for c in p.chunks]) for p in fresh_candidates],
+            staged=[(p.article.meta.id, p.revision, [c.id for c in p.chunks]) for p in pending], actor=actor)
         async with self._locks.hold([(tenant, p.article.meta.id) for p in fresh_candidates]):
             live_now = live_pointers(self.db, tenant, [p.article.meta.id for p in fresh_candidates])
             fresh = [p for p in fresh_candidates if live_now.get(p.article.meta.id) is None]
@@ -282,7 +285,8 @@ class Indexer:
                     self._articles.mark_index_state(tenant, p.article.meta.id, p.revision, "staged",
                                                     chunk_ids=[c.id for c in p.chunks])
                 for p in fresh:
-                    self._articles.transition(tenant, p.article.meta.id, p.revision, "publish", actor=actor)
+                    self._articles.transition(tenant, p.article.meta.id, p.revision, "publish", actor=actor,
+                                              note=gate_note)
         if fresh:
             self._published(tenant)
         fresh_ids = {id(p) for p in fresh}

@@ -72,6 +72,28 @@ async def test_publish_gate_blocks_a_contradicting_revision_then_publishes_the_f
     notes = [e.note or "" for e in articles.events(TENANT, art.id) if e.action == "publish"]
     assert any("finance approved" in n and f"#{item.id}" in n for n in notes), notes
 
+    # A brand-new article that answers the same question with another period: at top_k=1 the
+    # expected FAQ loses its first place to it (a retrieval regression); the normal gate (top 5)
+    # lets it through, and it goes live.
+    rival_meta = live.meta.model_copy(update={"id": "rival-refund-zh", "title": "退款一般几天能退回来？",
+                                              "status": ArticleStatus.DRAFT})
+    blocks = [live.blocks[0].model_copy(update={"heading_path": ("退款一般几天能退回来？",),
+                                                "text": "退款一般几天能退回来？退款一般 1-2 天退回来。"})]
+    rival = ParsedArticle(meta=rival_meta, blocks=blocks, content_hash=content_hash(rival_meta, blocks))
+    strict = publish_gate.PublishGate.of(ix)
+    strict.top_k = 1
+    await ix.ingest_articles([rival], tenant=TENANT, actor="km-1")  # staged draft
+    staged = articles.get_revision(TENANT, "rival-refund-zh", 1)
+    verdict = await strict.evaluate_changes(TENANT, [("rival-refund-zh", 1, staged.chunk_ids)])
+    lost = [r for r in verdict.regressions if r.item_id == item.id]
+    assert lost and lost[0].metric == "retrieval" and "rival-refund-zh" in lost[0].reason, verdict
+    await ix.ingest_articles([rival], tenant=TENANT, publish=True, actor="km-1")
+    assert articles.get_article(TENANT, "rival-refund-zh").live_revision == 1
+    fresh_meta = rival_meta.model_copy(update={"id": "rival-refund-zh-2"})  # first publication: gated too
+    fresh = ParsedArticle(meta=fresh_meta, blocks=blocks, content_hash=content_hash(fresh_meta, blocks))
+    await ix.ingest_articles([fresh], tenant=TENANT, publish=True, actor="km-1")
+    assert articles.get_article(TENANT, "rival-refund-zh-2").live_revision == 1
+
 
 def test_key_facts_of_chinese_and_english_references() -> None:
     assert {v for v, _ in key_facts("审核通过后 3-7 个工作日原路退回。")} == {3.0, 7.0}
