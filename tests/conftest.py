@@ -16,6 +16,7 @@ models directory, a fast test that touches a model anyway fails loudly.
 from __future__ import annotations
 
 import os
+import tempfile
 from pathlib import Path
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -23,6 +24,13 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
 os.environ.setdefault("RAGAS_DO_NOT_TRACK", "true")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+# Temporary files (pytest's tmp_path included) on tmpfs: the embedded Qdrant engine and
+# SQLite fsync on every collection and commit, which costs seconds per test on a busy disk
+# (creating a collection: 2.5 s on this machine's disk, 0.1 s on /dev/shm).
+# ASSIST_TEST_TMPFS=0 keeps the system's temporary directory.
+if os.environ.get("ASSIST_TEST_TMPFS", "1") != "0" and os.path.isdir("/dev/shm") and os.access("/dev/shm", os.W_OK):
+    tempfile.tempdir = "/dev/shm"
 
 import pytest  # noqa: E402
 
