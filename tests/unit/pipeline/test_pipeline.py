@@ -170,3 +170,22 @@ async def test_streaming_events_order(kb) -> None:
     drafting(pipe)
     kinds = [e.type async for e in pipe.draft_events(conv("How long does a refund take to reach my card?"))]
     assert kinds[0] == "sources" and kinds[-1] == "done" and "delta" in kinds
+
+
+@pytest.mark.parametrize("reply", [
+    "Approved refunds take 3-7 business days [1][8]. Thank you!",   # supported, one citation dropped
+    "Our canteen serves noodles on Wednesdays [1].",                # nothing supported: the not-covered reply
+    LLMError("model down", retryable=True),                        # no draft
+])
+async def test_every_outcome_streams_deltas_that_join_to_the_final_text(kb, reply) -> None:
+    from assist.events import DeltaEvent, DoneEvent
+
+    pipe = drafting(make_pipeline(kb, FakeChatModel(replies=[reply])))
+    pipe.settings.draft.mode = "generative"
+    events = [e async for e in pipe.draft_events(conv("How long does a refund take to reach my card?"))]
+    done = events[-1]
+    assert isinstance(done, DoneEvent)
+    deltas = [e for e in events if isinstance(e, DeltaEvent)]
+    assert "".join(d.text for d in deltas) == done.draft.text
+    assert "".join(d.display_text for d in deltas) == done.display_text
+    assert "[8]" not in done.draft.text
