@@ -1,4 +1,5 @@
-"""A small real stack: e5-small, the embedded Qdrant engine, SQLite, a fake chat model."""
+"""A small real stack: e5-small (or the FakeEmbedder: ``fake_stack``), the embedded Qdrant
+engine, SQLite, a fake chat model."""
 
 from __future__ import annotations
 
@@ -32,6 +33,20 @@ def stack(settings: Settings, e5):
     db.migrate()
     store = make_vector_store(settings, dim=e5.dim, model_id=e5.model_id)
     indexer = Indexer(settings=settings, db=db, store=store, embedder=e5, sparse=SparseEncoder(settings.sparse))
+    return settings, db, store, indexer
+
+
+@pytest.fixture
+def fake_stack(settings: Settings):
+    """``stack`` with the FakeEmbedder: for ingestion and publishing logic, where the
+    vectors' meaning plays no part (no prepared model; the fast tier)."""
+    from assist.embedders.fake import FakeEmbedder
+
+    emb = FakeEmbedder(dim=384)
+    db = Database(settings.resolved_database_url)
+    db.migrate()
+    store = make_vector_store(settings, dim=emb.dim, model_id=emb.model_id)
+    indexer = Indexer(settings=settings, db=db, store=store, embedder=emb, sparse=SparseEncoder(settings.sparse))
     return settings, db, store, indexer
 
 

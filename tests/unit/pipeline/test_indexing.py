@@ -1,4 +1,7 @@
-"""Ingestion: idempotent, incremental, atomic switch, crash safety, bad input."""
+"""Ingestion: idempotent, incremental, atomic switch, crash safety, bad input.
+
+Bookkeeping only: the FakeEmbedder stands in for e5 (``fake_stack``); searches select by
+filter, not by meaning."""
 
 from __future__ import annotations
 
@@ -12,7 +15,10 @@ from assist.errors import NotFoundError
 from assist.types import SearchFilter
 from tests.unit.pipeline.conftest import FAQ_ZH, REFUND_EN, write
 
-pytestmark = pytest.mark.slow
+
+@pytest.fixture
+def stack(fake_stack):
+    return fake_stack
 
 
 async def _live_texts(stack, query: str, tenant: str = "t") -> list[str]:
