@@ -185,6 +185,24 @@ def _chunks(rows: Sequence[Any], n: int = BATCH) -> Iterable[Sequence[Any]]:
         yield rows[i : i + n]
 
 
+def _copy(conn: Any, table: Any, rows: Sequence[dict[str, Any]]) -> None:
+    """``COPY table FROM STDIN`` through psycopg 3, in the connection's transaction."""
+    if not rows:
+        return
+    from psycopg.types.json import Json
+
+    cols = [c.name for c in table.columns if c.name in rows[0]]
+    json_cols = {c.name for c in table.columns if isinstance(c.type, JSON)}
+    names = ", ".join(f'"{c}"' for c in cols)
+    cur = conn.connection.dbapi_connection.cursor()
+    try:
+        with cur.copy(f'COPY "{table.name}" ({names}) FROM STDIN') as cp:
+            for r in rows:
+                cp.write_row([Json(r[c]) if c in json_cols and r[c] is not None else r[c] for c in cols])
+    finally:
+        cur.close()
+
+
 class OpsStore:
     """Bulk reads and writes of the ops tables (Core, executemany)."""
 
@@ -216,6 +234,11 @@ class OpsStore:
                 conn.execute(delete(_F).where(_F.c.tenant == tenant, _F.c.conversation_id.in_(part)))
                 conn.execute(delete(_M).where(_M.c.tenant == tenant, _M.c.conversation_id.in_(part)))
                 conn.execute(delete(_C).where(_C.c.tenant == tenant, _C.c.id.in_(part)))
+            if conn.dialect.name == "postgresql" and conversations:
+                # COPY: several times faster than executemany INSERT for bulk rows.
+                _copy(conn, _C, conversations)
+                _copy(conn, _M, messages)
+                return
             for part in _chunks(list(conversations)):
                 conn.execute(_C.insert(), list(part))
             for part in _chunks(list(messages), BATCH * 10):
