@@ -250,6 +250,15 @@ class DraftSettings(BaseModel):
     """Timeout of the selection call; None: ``llm.timeout_s``."""
     min_support: float = Field(default=0.5, gt=0.0, le=1.0)
     """Claim check: share of a sentence's content tokens its cited evidence must hold."""
+    selector: Literal["auto", "model", "scorer"] = "auto"
+    """Who chooses an extractive draft's evidence: ``model`` (one structured call, the
+    model may choose none), ``scorer`` (the best-scored sentence, no model call), ``auto``
+    (the model from ``select_min_params_b`` up; measured in docs/quality.md)."""
+    select_min_params_b: float = 3.0
+    """``auto`` lets the model choose the evidence from this model size up."""
+    min_evidence_lexical: float = Field(default=0.2, ge=0.0, le=1.0)
+    """Not covered when the best evidence sentence (with its title) holds less than this
+    share of the question's content tokens."""
 
 
 class RoutingSettings(BaseModel):

@@ -64,6 +64,30 @@ NO_SUPPORTED_CLAIM = "no_supported_claim"
 """Flag of a draft whose every sentence the claim check removed (status ``not_covered``)."""
 
 
+def _model_params_b(settings: Settings) -> float:
+    d = settings.draft
+    if d.model_params_b is not None:
+        return d.model_params_b
+    m = re.search(r"(?<![\d.])(\d+(?:\.\d+)?)\s*b(?![a-z])", settings.llm.model.lower())
+    return float(m.group(1)) if m else 0.0
+
+
+def selection_mode(settings: Settings) -> Literal["model", "scorer"]:
+    """Who chooses the evidence of an extractive draft: ``draft.selector``, with ``auto``
+    resolved by model size (the model from ``draft.select_min_params_b`` up; below it the
+    scorer's best sentence, no model call: measured in docs/quality.md, the 0.5B model's
+    choice was no better than the scorer's first candidate and took 3-10 s on CPU).
+
+    Example:
+        >>> selection_mode(Settings(_env_file=None, draft={"selector": "auto"}))
+        'scorer'
+    """
+    d = settings.draft
+    if d.selector != "auto":
+        return d.selector
+    return "model" if _model_params_b(settings) >= d.select_min_params_b else "scorer"
+
+
 def draft_mode(settings: Settings) -> DraftMode:
     """The draft mode to use: ``draft.mode``, with ``auto`` resolved by model size.
 
@@ -78,11 +102,7 @@ def draft_mode(settings: Settings) -> DraftMode:
     d = settings.draft
     if d.mode != "auto":
         return d.mode
-    size = d.model_params_b
-    if size is None:
-        m = re.search(r"(?<![\d.])(\d+(?:\.\d+)?)\s*b(?![a-z])", settings.llm.model.lower())
-        size = float(m.group(1)) if m else 0.0
-    return "generative" if size >= d.generative_min_params_b else "extractive"
+    return "generative" if _model_params_b(settings) >= d.generative_min_params_b else "extractive"
 
 
 # --------------------------------------------------------------------------- sentences
@@ -217,6 +237,9 @@ class EvidenceDrafter:
     settings: DraftSettings
     more_chunks: MoreChunks | None = None
     on_llm: Callable[[float, Any], None] | None = None
+    use_model: bool = True
+    """Let the model choose the evidence (one structured call); False: the scorer's best
+    sentence, with a yes/no verdict read from its polarity (no model call)."""
 
     # ------------------------------------------------------------------ evidence
     async def gather(self, question: str, chunks: Sequence[RetrievedChunk], *, context: str | None = None,
@@ -377,17 +400,23 @@ class EvidenceDrafter:
         ev = await self.gather(question, chunks, context=context, more_chunks=more_chunks)
         timings = {"evidence_s": time.perf_counter() - t0}
         candidates = ev.ranked[: self.settings.evidence_sentences]
-        if not candidates:
+        if not candidates or candidates[0].lexical < self.settings.min_evidence_lexical:
             return EvidenceDraft("", "not_covered", ev.passages, flags=["no_evidence"], timings=timings,
                                  detail="no sentence of the retrieved knowledge relates to the question")
-        t1 = time.perf_counter()
-        try:
-            picked, verdict = await self.select(turns, candidates, language)
-        except LLMError as e:
+        verdict_flag = "model_verdict"
+        if self.use_model:
+            t1 = time.perf_counter()
+            try:
+                picked, verdict = await self.select(turns, candidates, language)
+            except LLMError as e:
+                timings["select_s"] = time.perf_counter() - t1
+                return EvidenceDraft("", "no_draft", ev.passages, flags=["model_unavailable"], timings=timings,
+                                     detail=f"no draft could be written: {e.message}")
             timings["select_s"] = time.perf_counter() - t1
-            return EvidenceDraft("", "no_draft", ev.passages, flags=["model_unavailable"], timings=timings,
-                                 detail=f"no draft could be written: {e.message}")
-        timings["select_s"] = time.perf_counter() - t1
+        else:
+            picked = [1]
+            verdict = evidence_verdict(question, candidates[0].text) if is_yes_no_question(question) else None
+            verdict_flag = "verdict_from_evidence"
         chosen = [candidates[i - 1] for i in picked]
         if not chosen:
             return EvidenceDraft("", "not_covered", ev.passages, flags=["model_chose_no_evidence"], timings=timings,
@@ -397,8 +426,9 @@ class EvidenceDrafter:
         draft = self.verify(text, ev.passages, style=[*style, *framing])
         draft.chosen = chosen
         draft.timings = timings
+        draft.flags.append("selected_by_model" if self.use_model else "selected_by_scorer")
         if verdict:
-            draft.flags.append("model_verdict")
+            draft.flags.append(verdict_flag)
         return draft
 
     def verify(self, text: str, passages: Sequence[Passage], *, style: Sequence[str] = ()) -> EvidenceDraft:
@@ -419,6 +449,31 @@ class EvidenceDrafter:
         if policy.removed and not any(_content_tokens(re.sub(r"\[\d+\]", "", policy.text))):
             return EvidenceDraft("", "not_covered", list(passages), flags=[*flags, NO_SUPPORTED_CLAIM])
         return EvidenceDraft(policy.text, "drafted", list(passages), used=used, flags=flags)
+
+
+def evidence_verdict(question: str, sentence: str, *, min_overlap: float = 0.5) -> str | None:
+    """A yes/no question's answer read from an evidence sentence: "no" when the clause that
+    restates the question negates where the question does not (or the reverse), "yes" when
+    the polarity agrees; None when no clause restates enough of the question.
+
+    Example:
+        >>> evidence_verdict("原告是否再婚？", "原告离婚后未再婚。"), evidence_verdict("Can I return it?", "You can return it within 7 days.")
+        ('no', 'yes')
+    """
+    from assist.claims import negation_count
+
+    q = re.sub(r"是否|能否|可否|是不是|有没有|会不会|能不能|可不可以", "", unicodedata.normalize("NFKC", question))
+    qt = _content_tokens(q)
+    if not qt:
+        return None
+    best, clause = 0.0, ""
+    for c in re.split(r"[，,、；;：:。！？!?\n]+|\.(?=\s|$)", sentence):
+        o = len(qt & _content_tokens(c)) / len(qt)
+        if o > best:
+            best, clause = o, c
+    if best < min_overlap:
+        return None
+    return "no" if negation_count(clause) % 2 != negation_count(q) % 2 else "yes"
 
 
 def verdict_text(verdict: str | None, language: str) -> str | None:

@@ -42,7 +42,14 @@ from assist.embedders import make_embedder
 from assist.embedders.base import Embedder
 from assist.errors import AssistError, InputError, LLMError, NotFoundError
 from assist.events import DeltaEvent, DoneEvent, DraftEvent, ErrorEvent, SourcesEvent
-from assist.evidence import NO_SUPPORTED_CLAIM, ClaimFilter, EvidenceDraft, EvidenceDrafter, draft_mode
+from assist.evidence import (
+    NO_SUPPORTED_CLAIM,
+    ClaimFilter,
+    EvidenceDraft,
+    EvidenceDrafter,
+    draft_mode,
+    selection_mode,
+)
 from assist.llm import make_chat_model
 from assist.llm.base import ChatModel
 from assist.privacy import PiiMasker
@@ -97,7 +104,8 @@ class AssistPipeline:
     def __post_init__(self) -> None:
         self._writer = DraftWriter(llm=self.llm, prompts=self.prompts, company=self.company)
         self._evidence = EvidenceDrafter(llm=self.llm, prompts=self.prompts, embedder=self.embedder,
-                                         settings=self.settings.draft, on_llm=self._on_select)
+                                         settings=self.settings.draft, on_llm=self._on_select,
+                                         use_model=selection_mode(self.settings) == "model")
         if self.tenants is None:
             self.tenants = TenantRegistry(self.settings.tenants_dir)
 

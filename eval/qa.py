@@ -328,6 +328,7 @@ def qa(
     limit: Annotated[int | None, typer.Option("--limit", help="First N questions (round-robin over categories).")] = 60,
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
     report: Annotated[Path | None, typer.Option("--report", help="Write report.html + summary.md here.")] = None,
+    items: Annotated[Path | None, typer.Option("--items", help="Also write each question's result (JSONL).")] = None,
 ) -> None:
     """Answers through the full draft path on real-document QA sets: correctness, refusal,
     clarification, unsupported drafts, latency (each question's knowledge in a fresh tenant)."""
@@ -335,4 +336,12 @@ def qa(
 
     if not dataset.is_dir():
         raise typer.BadParameter(f"{dataset} is not a folder", param_hint="--dataset")
-    _with_llm(lambda ctx, llm: evaluate_qa(ctx, dataset, llm, limit=limit), as_json=as_json, report=report)
+    async def run(ctx: Any, llm: Any) -> EvalOutcome:
+        outcome = await evaluate_qa(ctx, dataset, llm, limit=limit)
+        if items is not None:
+            with items.open("w", encoding="utf-8") as fh:
+                for r in outcome.items:
+                    fh.write(json.dumps({"id": r.item_id, **r.metrics, **r.detail}, ensure_ascii=False) + "\n")
+        return outcome
+
+    _with_llm(run, as_json=as_json, report=report)

@@ -14,8 +14,10 @@ from assist.evidence import (
     NO_SUPPORTED_CLAIM,
     EvidenceDrafter,
     draft_mode,
+    evidence_verdict,
     greeting_and_closing,
     is_yes_no_question,
+    selection_mode,
     split_sentences,
 )
 from assist.llm.fake import FakeChatModel
@@ -86,6 +88,30 @@ def test_draft_mode_auto_by_model_size() -> None:
     assert draft_mode(s.model_copy(update={"draft": DraftSettings(mode="extractive", model_params_b=70)})) == "extractive"
 
 
+def test_selection_mode_by_model_size() -> None:
+    s = Settings(_env_file=None, draft={"selector": "auto"})
+    assert selection_mode(s) == "scorer"
+    assert selection_mode(s.model_copy(update={"draft": DraftSettings(model_params_b=7)})) == "model"
+    assert selection_mode(s.model_copy(update={"draft": DraftSettings(selector="model")})) == "model"
+
+
+def test_verdict_from_evidence_polarity() -> None:
+    assert evidence_verdict("原告是否再婚？", "原告离婚后未再婚。") == "no"
+    assert evidence_verdict("被告是否到庭？", "被告经传唤到庭参加诉讼。") == "yes"
+    assert evidence_verdict("Can staff leave during a shift change?", "Staff must not leave during a shift change.") == "no"
+    assert evidence_verdict("是否支持退货？", "发票可以开电子版。") is None
+
+
+async def test_scorer_selected_draft_has_no_model_call() -> None:
+    d = drafter(replies=[AssertionError("no model call expected")])
+    d.use_model = False
+    out = await d.extractive([Turn(text="交接班时值班人员能离开岗位吗？")], [DUTY, REFUND], "zh")
+    assert out.status == "drafted" and out.text == "不是。交接班时，值班人员不得离开岗位 [1]。"
+    assert d.llm.calls == []  # type: ignore[attr-defined]
+    out = await d.extractive([Turn(text="发票怎么开？")], [DUTY], "zh")
+    assert out.status == "not_covered" and "no_evidence" in out.flags
+
+
 def test_greeting_and_closing_from_phrasebook_lines() -> None:
     style = ["标准问候：“您好，很高兴为您服务。”", "标准致歉：“非常抱歉给您带来不便。”", "结束语：“请问还有其他问题吗？”",
              "您好，我是客服{agent}。"]
@@ -137,7 +163,7 @@ async def test_extractive_draft_from_the_chosen_sentence_with_citation() -> None
 
 async def test_model_choosing_nothing_is_not_covered() -> None:
     d = drafter(replies=['{"evidence": []}'])
-    out = await d.extractive([Turn(text="发票怎么开？")], [DUTY], "zh")
+    out = await d.extractive([Turn(text="值班人员的工资怎么算？")], [DUTY], "zh")
     assert out.status == "not_covered" and out.text == "" and "model_chose_no_evidence" in out.flags
 
 

@@ -61,6 +61,7 @@ def conv(text: str) -> Conversation:
 async def duty_kb(stack, tmp_path: Path):  # noqa: F811
     settings, db, store, ix = stack
     settings.draft.mode = "extractive"
+    settings.draft.selector = "model"
     settings.retrieval.min_dense_score = 0.0  # these tests are about drafting, not coverage
     write(tmp_path / "kb" / "duty.md", DUTY_DOC)
     report = await ix.ingest_paths([tmp_path / "kb"], tenant="t", publish=True)
@@ -78,9 +79,20 @@ async def test_extractive_draft_quotes_the_rule_with_its_citation(duty_kb) -> No
     assert len(llm.calls) == 1  # one short structured call, nothing else
 
 
+async def test_scorer_selection_needs_no_model_call(duty_kb) -> None:
+    settings = duty_kb[0]
+    settings.draft.selector = "auto"  # the 0.5B default model: the scorer chooses
+    llm = FakeChatModel(replies=[AssertionError("no model call expected")])
+    pipe = make_pipeline(duty_kb, llm)
+    d = await pipe.draft(conv("交接班时值班人员能离开岗位吗？"))
+    assert d.status == "drafted" and "selected_by_scorer" in d.flags, (d.flags, d.detail)
+    assert d.text.startswith("不是。") and "不得离开岗位" in d.text
+    assert llm.calls == []
+
+
 async def test_model_choosing_none_is_an_honest_not_covered(duty_kb) -> None:
     pipe = make_pipeline(duty_kb, FakeChatModel(reply_fn=choose("^$")))
-    d = await pipe.draft(conv("发票可以开电子版吗？"))
+    d = await pipe.draft(conv("值班人员的工资怎么算？"))
     assert d.status == "not_covered" and "model_chose_no_evidence" in d.flags
 
 
