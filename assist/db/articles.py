@@ -329,11 +329,20 @@ class ArticleRepository:
         with self.db.session() as s:
             ensure_tenant(s, tenant)
             art = _lock_article(s, tenant, meta.id)
-            is_new = art is None
             if art is None:
-                art = Article(tenant=tenant, article_id=meta.id, latest_revision=0, status="draft")
-                _apply_meta(art, meta)
-                s.add(art)
+                # Two first revisions of one new article at once: INSERT ... ON CONFLICT DO
+                # NOTHING, then lock the row, so the second waits for the first and numbers
+                # its revision after it (a plain INSERT would fail with a duplicate key).
+                now = utcnow()
+                s.execute(
+                    _insert(s)(Article)
+                    .values(tenant=tenant, article_id=meta.id, latest_revision=0, status="draft",
+                            created_at=now, updated_at=now, **_meta_columns(meta))
+                    .on_conflict_do_nothing(index_elements=["tenant", "article_id"])
+                )
+                art = _lock_article(s, tenant, meta.id)
+                assert art is not None
+            is_new = art.latest_revision == 0
             revision = art.latest_revision + 1
             s.add(
                 ArticleRevision(
@@ -591,6 +600,15 @@ def _lock_article(s: Session, tenant: str, article_id: str) -> Article | None:
     return s.scalars(
         select(Article).where(Article.tenant == tenant, Article.article_id == article_id).with_for_update()
     ).first()
+
+
+def _insert(s: Session) -> Any:
+    """The dialect's ``insert`` (both have ``on_conflict_do_nothing``)."""
+    if s.get_bind().dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    return insert
 
 
 def _get_revision_or_404(s: Session, tenant: str, article_id: str, revision: int) -> ArticleRevision:

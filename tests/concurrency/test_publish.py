@@ -19,8 +19,6 @@ from assist.db import ArticleRepository
 from assist.errors import AssistError
 from tests.concurrency.conftest import TENANT, Stack, article, assert_one_live_revision_served, served_chunks
 
-
-
 AID = "refund-sop"
 
 
@@ -34,10 +32,10 @@ def _inject(monkeypatch: pytest.MonkeyPatch, stack: Stack, rng: random.Random, p
     for name in ("activate", "set_payload", "delete"):
         orig = getattr(store, name)
 
-        async def flaky(*a, _orig=orig, **kw):
+        async def flaky(*a, _orig=orig, _name=name, **kw):
             await asyncio.sleep(rng.random() * 0.003)
             if rng.random() < p:
-                raise Injected(name)
+                raise Injected(_name)
             return await _orig(*a, **kw)
 
         monkeypatch.setattr(store, name, flaky)
@@ -145,7 +143,6 @@ def test_threads_moving_the_pointer_never_go_backwards(stack: Stack) -> None:
     """The database rule alone (row lock + compare): many threads publishing revisions in
     random order end with the highest one live and exactly one published."""
     repo = ArticleRepository(stack.db)
-    art = article(AID, 0)
     for i in range(12):
         a = article(AID, i)
         repo.create_revision(TENANT, a.meta, a.blocks, a.content_hash)
@@ -168,4 +165,29 @@ def test_threads_moving_the_pointer_never_go_backwards(stack: Stack) -> None:
     assert not errors, errors
     assert repo.get_article(TENANT, AID).live_revision == 12
     assert [r.revision for r in repo.list_revisions(TENANT, AID) if r.state == "published"] == [12]
-    del art
+
+
+def test_threads_creating_one_new_article_number_revisions_in_turn(stack: Stack) -> None:
+    """The first revisions of one new article written at once: no duplicate-key error, each
+    gets its own number (the article row is inserted once and then locked)."""
+    repo = ArticleRepository(stack.db)
+    got: list[int] = []
+    errors: list[BaseException] = []
+    barrier = threading.Barrier(6)
+
+    def worker(i: int) -> None:
+        a = article("brand-new", i)
+        barrier.wait()
+        try:
+            got.append(repo.create_revision(TENANT, a.meta, a.blocks, a.content_hash))
+        except BaseException as e:  # noqa: BLE001 - asserted below
+            errors.append(e)
+
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors, errors
+    assert sorted(got) == [1, 2, 3, 4, 5, 6]
+    assert [e.action for e in repo.events(TENANT, "brand-new")].count("create") == 1
