@@ -604,11 +604,9 @@ def _lock_article(s: Session, tenant: str, article_id: str) -> Article | None:
 
 def _insert(s: Session) -> Any:
     """The dialect's ``insert`` (both have ``on_conflict_do_nothing``)."""
-    if s.get_bind().dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
-    return insert
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    return postgresql.insert if s.get_bind().dialect.name == "postgresql" else sqlite.insert
 
 
 def _get_revision_or_404(s: Session, tenant: str, article_id: str, revision: int) -> ArticleRevision:
