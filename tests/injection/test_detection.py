@@ -15,7 +15,7 @@ import yaml
 
 from assist.injection import looks_like_injection, normalise, sanitize, sanitize_passages
 
-pytestmark = pytest.mark.unit
+pytestmark = [pytest.mark.unit, pytest.mark.fast]
 
 SUITE = yaml.safe_load((Path(__file__).parent / "cases.yaml").read_text(encoding="utf-8"))
 CASES = SUITE["cases"]
