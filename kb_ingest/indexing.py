@@ -48,7 +48,7 @@ from assist.types import (
     ReindexReport,
 )
 from kb_ingest.chunking import chunk_article, embedding_text
-from kb_ingest.limits import check_archive
+from kb_ingest.limits import check_document
 from kb_ingest.parsers import SUPPORTED_EXTENSIONS, parse_file
 
 if TYPE_CHECKING:
@@ -189,7 +189,7 @@ class Indexer:
         max_bytes = self.settings.ingest.max_file_bytes
 
         def parse(f: Path, root: Path | None) -> list[ParsedArticle]:
-            check_archive(f, name=f.name)
+            check_document(f, name=f.name)
             return parse_file(f, max_bytes=max_bytes, root=root)
 
         for i, (f, root) in enumerate(files):

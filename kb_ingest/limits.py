@@ -24,6 +24,8 @@ MAX_RATIO = 100
 (ordinary office XML compresses 5 to 20 times)."""
 RATIO_FLOOR = 8 * 1024 * 1024
 MAX_MEMBERS = 10_000
+MAX_PDF_PAGES = 5_000
+"""Pages of one PDF (counting them reads only the cross-reference table)."""
 
 
 def check_archive(path: Path, *, name: str) -> None:
@@ -47,3 +49,24 @@ def check_archive(path: Path, *, name: str) -> None:
     if expanded > RATIO_FLOOR and expanded / packed > MAX_RATIO:
         raise InputError(f"{name}: compressed {expanded // packed}:1 (limit {MAX_RATIO}:1); this looks like a "
                          "zip bomb, not a document")
+
+
+def check_pdf(path: Path, *, name: str) -> None:
+    """Refuse a PDF with more than :data:`MAX_PDF_PAGES` pages before extracting its text."""
+    if path.suffix.lower() != ".pdf":
+        return
+    try:
+        import pymupdf
+
+        with pymupdf.open(path) as doc:
+            pages = doc.page_count
+    except Exception:  # unreadable: the parser reports the file as corrupt
+        return
+    if pages > MAX_PDF_PAGES:
+        raise InputError(f"{name}: {pages} pages (limit {MAX_PDF_PAGES}); split the document")
+
+
+def check_document(path: Path, *, name: str) -> None:
+    """Every pre-parse limit for ``path`` (office archives, PDF pages)."""
+    check_archive(path, name=name)
+    check_pdf(path, name=name)

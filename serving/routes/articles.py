@@ -20,7 +20,7 @@ from assist.db import ArticleRepository
 from assist.errors import InputError, NotFoundError
 from assist.types import ArticleMeta, ArticleStatus, IngestError, ParsedArticle
 from kb_ingest.chunking import chunk_article
-from kb_ingest.limits import check_archive
+from kb_ingest.limits import check_document
 from kb_ingest.parsers import SUPPORTED_EXTENSIONS, content_hash, markdown_to_blocks, parse_file
 from serving.deps import AnyReaderDep, DbDep, KMDep
 from serving.schemas import (
@@ -181,7 +181,7 @@ async def upload(caller: KMDep, request: Request, files: Annotated[list[UploadFi
 
 
 def _preview_file(p: Path, tmp: Path, settings, embedder, tenant: str) -> list[dict]:
-    check_archive(p, name=p.name)
+    check_document(p, name=p.name)
     out = []
     for a in parse_file(p, max_bytes=settings.ingest.max_file_bytes, root=tmp, defaults={"tenant": tenant}):
         chunks = chunk_article(a, count_tokens=embedder.count_tokens, max_tokens=settings.ingest.chunk_tokens,

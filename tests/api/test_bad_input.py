@@ -202,3 +202,22 @@ def test_expired_key_is_401(service: Service) -> None:
         with db.session() as s:
             s.execute(update(ApiKey).where(ApiKey.id == rec.id).values(expires_at=utcnow() - timedelta(seconds=1)))
         assert "expired" in assert_envelope(c.get("/v1/articles"), 401)["message"]
+
+
+@pytest.mark.unit
+def test_office_zip_bomb_is_refused_before_parsing(tmp_path) -> None:
+    import zipfile
+
+    from assist.errors import InputError
+    from kb_ingest.limits import check_document
+
+    bomb = tmp_path / "bomb.docx"
+    with zipfile.ZipFile(bomb, "w", zipfile.ZIP_DEFLATED) as z:
+        z.writestr("word/document.xml", "<w:p/>" * 12_000_000)  # 72 MB expanded, ~70 KB packed
+    with pytest.raises(InputError, match="expands to"):
+        check_document(bomb, name="bomb.docx")
+    ok = tmp_path / "ok.docx"
+    with zipfile.ZipFile(ok, "w", zipfile.ZIP_DEFLATED) as z:
+        z.writestr("word/document.xml", "<w:p>hello</w:p>")
+    check_document(ok, name="ok.docx")
+    check_document(tmp_path / "missing.pdf", name="missing.pdf")  # unreadable: left to the parser
