@@ -20,7 +20,7 @@ from __future__ import annotations
 import logging
 import time
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncGenerator, AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -303,7 +303,7 @@ class AssistPipeline:
                 return event
         raise AssertionError("draft_events ended without a done event")
 
-    async def draft_events(self, conversation: Conversation) -> AsyncIterator[DraftEvent]:
+    async def draft_events(self, conversation: Conversation) -> AsyncGenerator[DraftEvent, None]:
         """Stream a draft as typed events (:mod:`assist.events`): ``sources`` first, then
         checked ``delta`` pieces, then ``done`` with the final :class:`Draft` whose text is
         the deltas joined. Bad input raises before the first event; a failure after it is
