@@ -21,8 +21,6 @@ from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 from urllib.parse import parse_qsl, quote
 
-from starlette.exceptions import HTTPException
-
 from serving import errors
 
 Scope = MutableMapping[str, Any]
@@ -102,7 +100,7 @@ class BodyGuard:
                 return
             await self.app(scope, _replay(bytes(body), receive), send)
             return
-        await self.app(scope, self._counting(receive), send)
+        await self._counted(scope, receive, send)
 
     def _too_large(self) -> str:
         return f"request body over {self.max_bytes} bytes: send less (or split the upload)"
@@ -120,20 +118,41 @@ class BodyGuard:
         return (f"field {where} contains a lone surrogate (e.g. \\ud800): not valid Unicode text. "
                 "Send the text as UTF-8; escape characters outside the BMP as a surrogate pair")
 
-    def _counting(self, receive: Receive) -> Receive:
+    async def _counted(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Run the app on a body that is counted as it is read. The read that crosses the
+        limit looks like a client disconnect to the app (whatever middleware sits inside
+        sees no exception of ours), whatever it answers is dropped, and the client gets 413."""
         seen = 0
-        limit = self.max_bytes
+        over = False
+        started = False
 
         async def counted() -> Message:
-            nonlocal seen
+            nonlocal seen, over
+            if over:
+                return {"type": "http.disconnect"}
             msg = await receive()
             if msg["type"] == "http.request":
                 seen += len(msg.get("body", b""))
-                if seen > limit:
-                    raise HTTPException(413, f"request body over {limit} bytes: send less (or split the upload)")
+                if seen > self.max_bytes:
+                    over = True
+                    return {"type": "http.disconnect"}
             return msg
 
-        return counted
+        async def guarded(msg: Message) -> None:
+            nonlocal started
+            if over:
+                return
+            if msg["type"] == "http.response.start":
+                started = True
+            await send(msg)
+
+        try:
+            await self.app(scope, counted, guarded)
+        except Exception:
+            if not over:
+                raise
+        if over and not started:
+            await errors.envelope(413, self._too_large())(scope, receive, send)
 
     @staticmethod
     async def _reply(scope: Scope, receive: Receive, send: Send, status: int, message: str,
