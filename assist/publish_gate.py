@@ -365,7 +365,8 @@ def _compare(item: GoldenRecord, before: list[str], after: list[str], k: int,
     t = texts.get(exp, {})
     if item.reference and "live" in t and "after" in t:
         facts = key_facts(item.reference)
-        lost = [w for v, w in facts if mentions_number(v, [t["live"]]) and not mentions_number(v, [t["after"]])]
+        lost = list(dict.fromkeys(w for v, w in facts
+                                  if mentions_number(v, [t["live"]]) and not mentions_number(v, [t["after"]])))
         if lost:
             return Regression(**common, metric="key_facts", before="states " + ", ".join(lost),
                               after="no longer states " + ", ".join(lost),
