@@ -65,12 +65,17 @@ def import_(
 
 
 @app.command()
-def inspect(tenant: TenantOpt = None, json_out: JsonOpt = False) -> None:
-    """Inspect every conversation not inspected yet (after a rubric change: ``purge`` and re-import)."""
+def inspect(
+    tenant: TenantOpt = None,
+    all_: Annotated[bool, typer.Option("--all", help="Re-inspect every stored conversation (after a rubric change).")]
+    = False,
+    json_out: JsonOpt = False,
+) -> None:
+    """Inspect the conversations not inspected yet (``--all``: every one)."""
     try:
         ops, default = _service()
         t = tenant or default
-        days = ops.inspect(t)
+        days = ops.inspect(t, ops.store.ids(t) if all_ else None)
         notices = ops.monitor.evaluate(t, ops.profile(t), days)
     except Exception as e:
         fail(e)

@@ -264,6 +264,10 @@ class OpsStore:
         with self.db.connection(readonly=True) as conn:
             return [r.id for r in conn.execute(q)]
 
+    def ids(self, tenant: str) -> builtins.list[str]:
+        with self.db.connection(readonly=True) as conn:
+            return [r.id for r in conn.execute(select(_C.c.id).where(_C.c.tenant == tenant).order_by(_C.c.started_at))]
+
     def customer_starts(self, tenant: str, customers: Sequence[str]) -> dict[str, list[tuple[datetime, str]]]:
         """(started_at, id) of every conversation of these customers, sorted."""
         out: dict[str, list[tuple[datetime, str]]] = {}

@@ -6,7 +6,9 @@ per window (day, week or month in the tenant's zone) with at least ``min_convers
 in time order, and keeps one open alert per (tenant, metric, scope):
 
 * over the line and no open alert: an alert opens for that window (one row per (tenant,
-  metric, scope, window): the de-duplication key) and a ``firing`` notice is sent;
+  metric, scope, window): the de-duplication key) and a ``firing`` notice is sent, unless the
+  crossing belongs to an episode already alerted (the same window, or only windows over the
+  line since that alert's window), so re-evaluating past data raises nothing twice;
 * over the line with an alert open: nothing (de-duplicated);
 * back under the line in the alert's window or a later one: the alert is resolved and a
   ``resolved`` notice is sent.
@@ -29,6 +31,7 @@ from sqlalchemy import select, update
 from tenacity import retry, retry_if_exception, stop_after_attempt, wait_exponential
 
 from assist.db.ops import OpsAlert
+from assist.errors import ConflictError
 from assist.ops.kpis import kpis
 from assist.ops.profile import OpsProfile, RedLine
 
@@ -127,33 +130,37 @@ class AlertMonitor:
         value = float(row[line.metric])
         crossed = line.crossed(value)
         now = datetime.now(UTC)
-        with self.db.connection() as conn:
+        with self.db.connection(readonly=True) as conn:
             current = self._open(conn, tenant, line.metric)
-            if crossed and current is None:
-                existing = conn.execute(select(_A.c.id).where(
-                    _A.c.tenant == tenant, _A.c.metric == line.metric, _A.c.scope == "tenant",
-                    _A.c.window == window)).first()
-                values = {"state": "firing", "value": value, "threshold": line.threshold,
-                          "conversations": row["conversations"], "raised_at": now, "resolved_at": None, "notified": 0}
-                if existing:
-                    conn.execute(update(_A).where(_A.c.id == existing.id).values(**values))
-                    alert_id = existing.id
-                else:
-                    alert_id = conn.execute(_A.insert().values(tenant=tenant, metric=line.metric, scope="tenant",
-                                                               window=window, **values)).inserted_primary_key[0]
-                status = "firing"
-            elif crossed and current is not None:
-                worst = max(value, current.value) if line.above is not None else min(value, current.value)
-                if worst != current.value:  # the alert keeps the worst value it saw
+            last = conn.execute(select(_A.c.id, _A.c.window).where(
+                _A.c.tenant == tenant, _A.c.metric == line.metric, _A.c.scope == "tenant",
+                _A.c.window <= window).order_by(_A.c.window.desc())).first()
+        if crossed and current is None:
+            if last is not None and (last.window == window or self._same_episode(tenant, line, last.window, window)):
+                return []  # this crossing belongs to an alert already raised (and resolved)
+            try:
+                with self.db.connection() as conn:
+                    alert_id = conn.execute(_A.insert().values(
+                        tenant=tenant, metric=line.metric, scope="tenant", window=window, state="firing", value=value,
+                        threshold=line.threshold, conversations=row["conversations"], raised_at=now,
+                        resolved_at=None, notified=0)).inserted_primary_key[0]
+            except ConflictError:
+                return []  # a concurrent evaluation raised it (the unique key de-duplicates)
+            status = "firing"
+        elif crossed and current is not None:
+            worst = max(value, current.value) if line.above is not None else min(value, current.value)
+            if worst != current.value:  # the alert keeps the worst value it saw
+                with self.db.connection() as conn:
                     conn.execute(update(_A).where(_A.c.id == current.id).values(value=worst))
-                return []
-            elif not crossed and current is not None and window >= current.window:
+            return []
+        elif not crossed and current is not None and window >= current.window:
+            with self.db.connection() as conn:
                 conn.execute(update(_A).where(_A.c.id == current.id).values(
                     state="resolved", resolved_at=now, notified=0))
-                alert_id = current.id
-                status = "resolved"
-            else:
-                return []
+            alert_id = current.id
+            status = "resolved"
+        else:
+            return []
         if self.on_event:
             self.on_event("ops_alert", {"tenant": tenant, "metric": line.metric, "status": status})
         notice = {"status": status, "tenant": tenant, "metric": line.metric, "scope": "tenant", "window": window,
@@ -162,6 +169,19 @@ class AlertMonitor:
                   "conversations": row["conversations"], "at": now.isoformat(), "alert_id": alert_id}
         self._deliver(alert_id, notice)
         return [notice]
+
+    def _same_episode(self, tenant: str, line: RedLine, first: str, window: str) -> bool:
+        """True when every judged window strictly between ``first`` and ``window`` was over the
+        line too: re-evaluating the days of an alert already resolved must not raise it again."""
+        kind = line.window
+        a, b = first.partition(":")[2], window.partition(":")[2]
+        if kind == "day":
+            lo, hi = date.fromisoformat(a), date.fromisoformat(b)
+            rows = kpis(self.db, tenant, by=("day",), start=lo, end=hi) if hi > lo else []
+        else:
+            rows = kpis(self.db, tenant, by=(kind,))
+        between = [r for r in rows if a < str(r[kind]) < b and r["conversations"] >= line.min_conversations]
+        return all(line.crossed(r.get(line.metric)) for r in between)
 
     def _deliver(self, alert_id: int, notice: dict[str, Any]) -> None:
         if self.notifier is None:

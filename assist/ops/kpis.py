@@ -27,12 +27,23 @@ from sqlalchemy import and_, func, select
 from assist.db.ops import OpsConversation
 from assist.errors import InputError
 
-__all__ = ["DIMENSIONS", "KPI_NAMES", "kpis"]
+__all__ = ["DIMENSIONS", "KPI_NAMES", "kpis", "month_range"]
 
 _C = OpsConversation.__table__
 DIMENSIONS = ("day", "week", "month", "agent", "queue", "channel", "topic")
 KPI_NAMES = ("conversations", "first_response_sla", "aht_seconds", "fcr", "closed_24h", "complaint_rate",
              "timeout_rate", "negative_share", "qa_score", "satisfaction", "rated", "predicted_satisfaction")
+
+
+def month_range(month: str) -> tuple[date, date]:
+    """First and last day of ``YYYY-MM``."""
+    try:
+        y, m = int(month[:4]), int(month[5:7])
+        first = date(y, m, 1)
+    except (ValueError, IndexError):
+        raise InputError(f"month {month!r}: use YYYY-MM") from None
+    nxt = date(y + (m == 12), m % 12 + 1, 1)
+    return first, date.fromordinal(nxt.toordinal() - 1)
 
 
 def _columns() -> list[Any]:
@@ -86,7 +97,8 @@ def kpis(db: Any, tenant: str, *, by: Sequence[str] = (), month: str | None = No
     c = _C.c
     cond = [c.tenant == tenant]
     if month:
-        cond.append(c.month == month)
+        lo, hi = month_range(month)  # the (tenant, day) index serves a day range; month has none
+        cond += [c.day >= lo, c.day <= hi]
     if start:
         cond.append(c.day >= start)
     if end:

@@ -24,7 +24,7 @@ from assist.errors import NotFoundError
 from assist.ops.alerts import AlertMonitor
 from assist.ops.importer import ConversationIn, Importer, ImportReport, read_file
 from assist.ops.inspection import Inspector, repeat_flags
-from assist.ops.kpis import kpis
+from assist.ops.kpis import kpis, month_range
 from assist.ops.profile import OpsProfile, load_ops_profile
 from assist.privacy import PiiMasker
 
@@ -176,7 +176,8 @@ class OpsService:
         if day:
             cond.append(c.day == day)
         if month:
-            cond.append(c.month == month)
+            lo, hi = month_range(month)
+            cond += [c.day >= lo, c.day <= hi]
         for col, val in ((c.agent, agent), (c.queue, queue), (c.channel, channel), (c.topic, topic)):
             if val is not None:
                 cond.append(col == val)

@@ -104,3 +104,17 @@ def test_undelivered_notice_is_sent_later(ops: OpsService) -> None:
         ops.evaluate_alerts("nova")
         assert [x["status"] for x in up.notices] == ["firing"] and up.notices[0]["redelivery"]
     assert ops.alerts("nova")[0]["notified"] == 1
+
+
+def test_reevaluating_past_data_raises_nothing_twice(ops: OpsService) -> None:
+    recs = []
+    for d, complaints in (("2026-11-02", 0), ("2026-11-03", 5), ("2026-11-04", 6), ("2026-11-05", 0),
+                          ("2026-11-06", 6)):
+        recs += [(len(recs) + i, conv(f"{d}-{i}", day=d, complaint=i < complaints), None) for i in range(12)]
+    ops.import_records("nova", recs)
+    first = [(a["window"], a["state"]) for a in ops.alerts("nova") if a["metric"] == "complaint_rate"]
+    assert first == [("day:2026-11-03", "resolved"), ("day:2026-11-06", "firing")]
+    assert ops.evaluate_alerts("nova") == []
+    ops.inspect("nova", ops.store.ids("nova"))
+    assert ops.evaluate_alerts("nova") == []
+    assert [(a["window"], a["state"]) for a in ops.alerts("nova") if a["metric"] == "complaint_rate"] == first
