@@ -21,7 +21,7 @@ def _keys():
 @app.command("create")
 def keys_create(
     name: Annotated[str, typer.Option("--name", help="Who or what uses the key.")],
-    role: Annotated[str, typer.Option("--role", help="agent | bot | knowledge_manager | evaluator | admin")],
+    role: Annotated[str, typer.Option("--role", help="agent | bot | knowledge_manager | evaluator | supervisor | admin")],
     tenant: TenantOpt = None,
     expires_in: Annotated[str | None, typer.Option("--expires-in", help="Lifetime, e.g. 12h, 30d, 8w.")] = None,
     expires_at: Annotated[str | None, typer.Option("--expires-at",
