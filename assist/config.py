@@ -70,6 +70,14 @@ class LLMSettings(BaseModel):
     max_retries: int = 2
     """Retries with backoff on connection errors, timeouts, 429 and 5xx."""
     max_context_tokens: int = 2048
+    max_concurrency: int = 4
+    """Model-bound requests (drafts, chat completions, summaries, escalations that ask the
+    model) served at once by one service process; ``0``: no limit. More wait in a queue."""
+    max_queue: int = 8
+    """Requests that may wait for a slot; beyond it the service answers 503 with
+    ``Retry-After`` at once (load shedding) instead of queueing for minutes."""
+    queue_timeout_s: float = 5.0
+    """The longest a request waits in the queue before it is answered 503 with ``Retry-After``."""
     # embedded server
     engine: Literal["vllm"] = "vllm"
     engine_python: Path | None = None

@@ -13,7 +13,8 @@ Exceptions are for things that went wrong; every message says how to fix it.
         ├── LLMError
         ├── EmbeddingError
         ├── VectorStoreError
-        └── DatabaseError
+        ├── DatabaseError
+        └── OverloadedError     too many requests for the model server; retry later
 """
 
 from __future__ import annotations
@@ -105,3 +106,20 @@ class DatabaseError(BackendError):
 
     def __init__(self, message: str, *, retryable: bool = True) -> None:
         super().__init__(message, backend="database", retryable=retryable)
+
+
+class OverloadedError(BackendError):
+    """Refused by admission control: the model server has as much work as it can take
+    (``assist.admission``). Always retryable; the API answers 503 with ``Retry-After``.
+
+    Args:
+        cause: ``server_busy`` (the queue was full) or ``queue_wait`` (no slot in time).
+        retry_after_s: Seconds after which a retry has a fair chance.
+    """
+
+    code = "overloaded"
+
+    def __init__(self, message: str, *, cause: str, retry_after_s: int) -> None:
+        super().__init__(message, backend="llm", retryable=True, status_code=503)
+        self.cause = cause
+        self.retry_after_s = retry_after_s

@@ -67,6 +67,13 @@ def error_for(e: BaseException) -> tuple[int, ErrorEnvelope]:
     return 500, error_body(500, "internal error; see the server log", "internal_error")
 
 
+def retry_headers(e: BaseException) -> dict[str, str] | None:
+    """``Retry-After`` for an error that says when to retry (admission control's
+    :class:`~assist.errors.OverloadedError`)."""
+    retry = getattr(e, "retry_after_s", None)
+    return {"Retry-After": str(int(retry))} if isinstance(retry, int | float) and retry > 0 else None
+
+
 def stream_error(e: BaseException) -> dict[str, Any]:
     """The envelope of an error that ends a stream, as a JSON-ready dict."""
     return error_for(e)[1].model_dump()
@@ -92,7 +99,8 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     429: _doc(429, "Rate limit exceeded; see Retry-After"),
     500: _doc(500, "Unexpected server error (logged)"),
     502: _doc(502, "A backend failed and retrying will not help"),
-    503: _doc(503, "A backend (model server, vector store, database) is unavailable; retry later"),
+    503: _doc(503, "A backend (model server, vector store, database) is unavailable or the model server is "
+                   "busy (`error.code` = `overloaded`); retry later, after `Retry-After` seconds when given"),
 }
 """The error responses every route documents in the OpenAPI schema, all in the one envelope."""
 
@@ -117,7 +125,7 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(AssistError)
     async def _assist(_: Request, e: AssistError) -> JSONResponse:
         status, body = error_for(e)
-        return JSONResponse(body.model_dump(), status_code=status)
+        return JSONResponse(body.model_dump(), status_code=status, headers=retry_headers(e))
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_: Request, e: RequestValidationError) -> JSONResponse:

@@ -8,9 +8,11 @@ from typing import Any
 import anyio
 from fastapi import APIRouter, Request
 from fastapi.responses import StreamingResponse
+from starlette.background import BackgroundTask
 
 from assist.events import DeltaEvent, DoneEvent, ErrorEvent, SourcesEvent
 from assist.types import Conversation, Draft, Turn
+from serving.admission import ClientGone, admitted, gone_response, ticket
 from serving.deps import AgentDep, PipelineDep
 from serving.errors import ERROR_RESPONSES, sse, stream_error
 from serving.routes.search import source_public
@@ -94,11 +96,20 @@ async def _record_draft(request: Request, conv: Conversation, done: DoneEvent) -
 async def draft(body: DraftRequest, caller: AgentDep, pipe: PipelineDep, request: Request):
     conv = conversation(body, caller.tenant)
     if not body.stream:
-        return await _record_draft(request, conv, await pipe.draft_done(conv))
+        try:  # a slot of the model server (or 503 + Retry-After); cancelled if the client leaves
+            done = await admitted(request, lambda: pipe.draft_done(conv))
+        except ClientGone:
+            return gone_response()
+        return await _record_draft(request, conv, done)
 
-    # Validate before the stream starts, so bad input is a normal error response.
-    events = pipe.draft_events(conv)
-    first = await events.__anext__()
+    slot = await ticket(request)  # held until the stream ends or its client leaves
+    try:
+        # Validate before the stream starts, so bad input is a normal error response.
+        events = pipe.draft_events(conv)
+        first = await events.__anext__()
+    except BaseException:
+        slot.release()
+        raise
 
     async def gen() -> AsyncIterator[str]:
         try:
@@ -113,9 +124,14 @@ async def draft(body: DraftRequest, caller: AgentDep, pipe: PipelineDep, request
                     yield sse(stream_error(ev.error), "error")
         except Exception as e:  # the stream has started: the error travels as an event
             yield sse(stream_error(e), "error")
+        finally:
+            slot.release()
+            with anyio.CancelScope(shield=True):
+                await events.aclose()  # closes the model's stream when the client left early
 
     return StreamingResponse(gen(), media_type="text/event-stream",
-                             headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+                             headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+                             background=BackgroundTask(slot.release))
 
 
 def masked_request(turns: list[Turn], channel: str | None) -> dict[str, Any]:
@@ -135,7 +151,13 @@ def _masked_request(pipe, conv: Conversation) -> dict[str, Any]:
 @router.post("/escalation", response_model=EscalationPublic, summary="Suggest whether, to whom and by when to escalate")
 async def escalation(body: EscalationRequest, caller: AgentDep, pipe: PipelineDep, request: Request):
     conv = conversation(body, caller.tenant)
-    decision, sid = await pipe.escalate(conv, category=body.category)
+    try:
+        if pipe.settings.escalation_use_llm:  # asks the model: takes a slot like a draft
+            decision, sid = await admitted(request, lambda: pipe.escalate(conv, category=body.category))
+        else:
+            decision, sid = await pipe.escalate(conv, category=body.category)
+    except ClientGone:
+        return gone_response()
     out = EscalationPublic(id=sid, **decision.model_dump())
     await record_async(request, caller.tenant, "escalation", sid, lambda: _masked_request(pipe, conv),
                        out.model_dump(mode="json"))
@@ -159,7 +181,10 @@ async def qa(body: QARequest, caller: AgentDep, pipe: PipelineDep, request: Requ
 @router.post("/summary", response_model=SummaryPublic, summary="Handover summary of a conversation")
 async def summary(body: ConversationIn, caller: AgentDep, pipe: PipelineDep, request: Request):
     conv = conversation(body, caller.tenant)
-    s, sid = await pipe.summarize(conv)
+    try:
+        s, sid = await admitted(request, lambda: pipe.summarize(conv))
+    except ClientGone:
+        return gone_response()
     out = SummaryPublic(id=sid, **s)
     await record_async(request, caller.tenant, "summary", sid, lambda: _masked_request(pipe, conv),
                        out.model_dump(mode="json"))

@@ -17,10 +17,12 @@ import anyio
 from fastapi import APIRouter, Request
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
+from starlette.background import BackgroundTask
 
 from assist.errors import InputError
 from assist.events import DeltaEvent, DoneEvent, ErrorEvent
 from assist.types import Conversation, Draft, Turn
+from serving.admission import ClientGone, admitted, gone_response, ticket
 from serving.deps import AgentDep, PipelineDep
 from serving.errors import ERROR_RESPONSES, sse, stream_error
 from serving.routes.assist import record
@@ -127,7 +129,10 @@ async def chat_completions(body: ChatCompletionRequest, caller: AgentDep, pipe: 
     conv = _conversation(body, caller.tenant)
     created = int(time.time())
     if not body.stream:
-        done = await pipe.draft_done(conv)
+        try:  # a slot of the model server (or 503 + Retry-After); cancelled if the client leaves
+            done = await admitted(request, lambda: pipe.draft_done(conv))
+        except ClientGone:
+            return gone_response()
         d, text = done.draft, _answer(done)
         _record(request, caller.tenant, conv, d)
         return {
@@ -138,8 +143,13 @@ async def chat_completions(body: ChatCompletionRequest, caller: AgentDep, pipe: 
             **_extension(d),
         }
 
-    events = pipe.draft_events(conv)
-    first = await events.__anext__()  # validation errors surface before streaming starts
+    slot = await ticket(request)  # held until the stream ends or its client leaves
+    try:
+        events = pipe.draft_events(conv)
+        first = await events.__anext__()  # validation errors surface before streaming starts
+    except BaseException:
+        slot.release()
+        raise
     cid = f"chatcmpl-{first.draft_id}"  # type: ignore[union-attr]
     include_usage = bool(body.stream_options and body.stream_options.include_usage)
 
@@ -172,6 +182,11 @@ async def chat_completions(body: ChatCompletionRequest, caller: AgentDep, pipe: 
                     yield sse(stream_error(ev.error))
         except Exception as e:  # the stream has started: the error travels as a data line
             yield sse(stream_error(e))
+        finally:
+            slot.release()
+            with anyio.CancelScope(shield=True):
+                await events.aclose()  # closes the model's stream when the client left early
         yield "data: [DONE]\n\n"
 
-    return StreamingResponse(gen(), media_type="text/event-stream", headers={"Cache-Control": "no-cache"})
+    return StreamingResponse(gen(), media_type="text/event-stream", headers={"Cache-Control": "no-cache"},
+                             background=BackgroundTask(slot.release))
