@@ -35,7 +35,7 @@ from assist.config import RetrievalSettings
 from assist.embedders.base import Embedder
 from assist.types import RetrievedChunk
 
-__all__ = ["CuratedDecision", "CuratedMatcher", "KeyTerms", "key_terms"]
+__all__ = ["CuratedDecision", "CuratedMatcher", "KeyTerms", "agree", "key_terms"]
 
 _CJK = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
 # "A-not-A" questions ("能不能", "有没有", "可不可以") ask, they do not negate.
@@ -54,6 +54,8 @@ _CN_NUM = "零〇一二两三四五六七八九十百千万"
 # "一下", "一直", "一样" are not numbers.
 _MEASURE = "天日号月年周次个元块万千百小分秒笔张期岁台件份位倍%"
 _ZH_NUMBER = re.compile(rf"(?<![{_CN_NUM}])[零〇一二两三四五六七八九十][{_CN_NUM}]*(?:(?=[{_MEASURE}])|(?<=[十百千万]))")
+# "一" before a measure word is mostly an article ("一个问题", "多久换一次"), not a count.
+_ARTICLE_ONE = {"1"}
 _DIGITS = re.compile(r"(\d+(?:[.,]\d+)*)\s*([十百千万]?)")
 _MULTIPLIER = {"": 1, "十": 10, "百": 100, "千": 1000, "万": 10_000}
 _LATIN = re.compile(r"[a-z][a-z0-9+\-]*|[0-9]+[a-z][a-z0-9+\-]*")
@@ -61,6 +63,20 @@ _EN_NUMBER_WORDS = {
     "one": "1", "two": "2", "three": "3", "four": "4", "five": "5", "six": "6", "seven": "7",
     "eight": "8", "nine": "9", "ten": "10", "twelve": "12", "twenty": "20", "thirty": "30",
 }
+
+
+def agree(customer: KeyTerms, stored: KeyTerms) -> bool:
+    """Whether a customer's question can be answered by a stored question's answer.
+
+    The polarity must be the same; every number of the stored question must be in the
+    customer's (its numbers are conditions: "30 days"), while the customer may add details
+    of their own ("NovaPhone 15 能插两张卡吗" against "能插两张卡吗"); product / model terms of
+    the stored question must be named by the customer unless the customer names none (a
+    question without a product asks about the tenant's products in general).
+    """
+    if customer.negated != stored.negated or not stored.numbers <= customer.numbers:
+        return False
+    return not (customer.entities and stored.entities and not stored.entities <= customer.entities)
 
 
 @dataclass(frozen=True)
@@ -98,14 +114,15 @@ def key_terms(text: str) -> KeyTerms:
     """
     t = unicodedata.normalize("NFKC", text).lower()
     numbers = {f"{float(d.replace(',', '')) * _MULTIPLIER[m]:g}" for d, m in _DIGITS.findall(t)}
-    numbers |= {_cn_value(m) for m in _ZH_NUMBER.findall(t)}
+    numbers |= {v for v in (_cn_value(m) for m in _ZH_NUMBER.findall(t)) if not (v in _ARTICLE_ONE and len(v) == 1)}
     words = _LATIN.findall(t)
-    numbers |= {_EN_NUMBER_WORDS[w] for w in words if w in _EN_NUMBER_WORDS}
+    # "one" is an article as often as a count ("for one order").
+    numbers |= {_EN_NUMBER_WORDS[w] for w in words if w in _EN_NUMBER_WORDS and w != "one"}
     zh = _A_NOT_A.sub("", t)
     for w in _ZH_NOT_NEGATION:
         zh = zh.replace(w, "")
     negated = bool(_ZH_NEGATION.search(zh) or _EN_NEGATION.search(t))
-    is_cjk = len(re.findall(rf"[{_CJK}]", t)) >= len("".join(words))
+    is_cjk = len(re.findall(rf"[{_CJK}]", t)) >= 2
     entities = {w for w in words if is_cjk or any(c.isdigit() for c in w)}
     entities -= numbers
     return KeyTerms(frozenset(numbers), negated, frozenset(entities))
@@ -168,13 +185,17 @@ class CuratedMatcher:
         q = vecs[0]
         sims = [sum(a * b for a, b in zip(q, v, strict=True)) for v in vecs[1:]]
         own = sims[: len(phrasings)]
-        best_i = max(range(len(own)), key=own.__getitem__)
-        score = own[best_i]
+        score = max(own)
         margin = score - max(sims[len(phrasings):]) if flat else None
         if score < self.min_score:
             return CuratedDecision(False, score, margin, "score")
-        if self.check_key_terms and key_terms(query) != key_terms(phrasings[best_i]):
-            return CuratedDecision(False, score, margin, "key_terms")
+        if self.check_key_terms:
+            # Any close phrasing whose key terms agree will do ("不想要了能取消吗" among the
+            # alternatives of "订单可以取消吗？").
+            asked = key_terms(query)
+            close = [p for p, s in zip(phrasings, own, strict=True) if s >= self.min_score]
+            if not any(agree(asked, key_terms(p)) for p in close):
+                return CuratedDecision(False, score, margin, "key_terms")
         if margin is not None and margin < self.min_margin:
             return CuratedDecision(False, score, margin, "margin")
         return CuratedDecision(True, score, margin, "match")
