@@ -48,10 +48,11 @@ def translate_error(exc: Exception, *, base_url: str, model: str) -> LLMError:
     """Map an openai/httpx exception to :class:`LLMError` with a message that says what to do."""
     where = f"the model server at {base_url} (model {model!r})"
     if isinstance(exc, openai.APITimeoutError | httpx.TimeoutException):
-        return LLMError(
-            f"{where} timed out; raise ASSIST_LLM__TIMEOUT_S or check the server's load",
-            retryable=True,
-        )
+        cause = timeout_cause(exc)
+        log.warning("model call timed out: cause=%s (%s)", cause, where)
+        hint = ("is it running? check ASSIST_LLM__CONNECT_TIMEOUT_S" if cause == "connect"
+                else "raise ASSIST_LLM__TIMEOUT_S or check the server's load")
+        return LLMError(f"{where} timed out ({cause}); {hint}", retryable=True)
     if isinstance(exc, openai.APIConnectionError | httpx.TransportError):
         return LLMError(
             f"cannot reach {where} ({exc.__class__.__name__}); check that it is running and "
@@ -79,6 +80,26 @@ def translate_error(exc: Exception, *, base_url: str, model: str) -> LLMError:
     if isinstance(exc, openai.OpenAIError | httpx.HTTPError):
         return LLMError(f"{where} failed: {exc}", retryable=False)
     return LLMError(f"{where} failed unexpectedly: {exc!r}", retryable=False)
+
+
+def timeout_cause(exc: BaseException) -> str:
+    """What timed out: ``connect``, ``read`` (the server accepted but did not answer in
+    time), ``write``, ``pool`` (no free connection) or ``total``. openai-python wraps
+    httpx's exception in ``__cause__``."""
+    seen: BaseException | None = exc
+    for _ in range(4):
+        if isinstance(seen, httpx.ConnectTimeout):
+            return "connect"
+        if isinstance(seen, httpx.ReadTimeout):
+            return "read"
+        if isinstance(seen, httpx.WriteTimeout):
+            return "write"
+        if isinstance(seen, httpx.PoolTimeout):
+            return "pool"
+        if seen is None:
+            break
+        seen = seen.__cause__ or seen.__context__
+    return "total"
 
 
 def _error_detail(exc: openai.APIStatusError) -> str:

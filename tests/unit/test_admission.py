@@ -90,3 +90,21 @@ def test_overloaded_is_a_retryable_backend_error_with_retry_after() -> None:
     assert status == 503 and body.error.code == "overloaded" and body.error.type == "unavailable"
     assert retry_headers(e) == {"Retry-After": "3"}
     assert retry_headers(ValueError()) is None
+
+
+def test_model_timeouts_say_their_cause(caplog: pytest.LogCaptureFixture) -> None:
+    import httpx
+    import openai
+
+    from assist.llm.openai_compat import timeout_cause, translate_error
+
+    req = httpx.Request("POST", "http://127.0.0.1:1/v1/chat/completions")
+    wrapped = openai.APITimeoutError(request=req)
+    wrapped.__cause__ = httpx.ReadTimeout("slow", request=req)
+    assert timeout_cause(wrapped) == "read"
+    assert timeout_cause(httpx.ConnectTimeout("no", request=req)) == "connect"
+    assert timeout_cause(openai.APITimeoutError(request=req)) == "total"
+    with caplog.at_level("WARNING"):
+        e = translate_error(httpx.ConnectTimeout("no", request=req), base_url="http://x/v1", model="m")
+    assert "timed out (connect)" in e.message and e.retryable
+    assert "cause=connect" in caplog.text
