@@ -7,7 +7,8 @@ are searched against two views of one index:
 * **after**: the same, with the article's live chunks replaced by the staged revision's
   (the indexer wrote them before publishing, invisible to search).
 
-Each question is embedded in one batch and searched once, hybrid, with staged chunks
+Each question is embedded once (in one batch; the vectors are kept in the home's cache for the
+next runs) and searched once, hybrid, with staged chunks
 included; the hits are then filtered into the two views by chunk id (the database knows
 which chunks each live and staged revision holds), so both views rank the same candidates
 and differ only in the article being published. Only items touching the article can change:
@@ -37,6 +38,7 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
+import json
 import logging
 import time
 from collections.abc import Iterator, Sequence
@@ -52,7 +54,7 @@ from assist.db.engine import Database
 from assist.db.golden import GoldenRecord, GoldenRepository
 from assist.errors import ConflictError
 from assist.text import extract_amounts, extract_durations, find_numbers, mentions_number
-from assist.types import Block, RetrievedChunk, SearchFilter
+from assist.types import Block, RetrievedChunk, SearchFilter, SparseVector
 
 log = logging.getLogger(__name__)
 
@@ -322,18 +324,93 @@ class PublishGate:
         return _Views(live_ids, after_ids), texts
 
     async def _search(self, tenant: str, items: Sequence[GoldenRecord], k: int) -> list[list[RetrievedChunk]]:
+        cache = _QueryCache(self._cache_path(tenant))
         questions = [i.question for i in items]
-        dense = await self.embedder.embed_queries(questions)
+        missing = [q for q in dict.fromkeys(questions) if q not in cache]
+        if missing:  # embed in one batch only what no earlier gate run embedded
+            dense = await self.embedder.embed_queries(missing)
+            for q, vec in zip(missing, dense, strict=True):
+                sp = self.sparse.encode_query(q)
+                cache.put(q, vec, sp.indices, sp.values)
+            cache.save()
         r = self.settings.retrieval
-        want = k * 4 + 20  # room for per-article de-duplication and staged chunks of other drafts
+        want = k * 3 + 10  # room for per-article de-duplication and staged chunks of other drafts
         out: list[list[RetrievedChunk]] = []
-        for item, q, vec in zip(items, questions, dense, strict=True):
+        for item, q in zip(items, questions, strict=True):
+            vec, sparse = cache.get(q)
             flt = SearchFilter(tenant=tenant, include_staged=True,
                                languages=[item.language] if item.language else None)
-            found = await self.store.search(dense=vec, sparse=self.sparse.encode_query(q), filters=flt,
-                                            top_k=want, candidates=max(r.candidates, want), fusion=r.fusion)
+            found = await self.store.search(dense=vec, sparse=sparse, filters=flt, top_k=want,
+                                            candidates=max(r.candidates, want), fusion=r.fusion)
             out.append(found)
         return out
+
+    def _cache_path(self, tenant: str) -> Path:
+        import hashlib
+
+        key = f"{self.embedder.model_id}|{self.settings.sparse.model_dump_json()}"
+        digest = hashlib.sha1(key.encode()).hexdigest()[:12]
+        return Path(self.settings.home) / "cache" / "publish_gate" / f"{tenant}-{digest}.npz"
+
+
+class _QueryCache:
+    """The golden questions' query vectors (dense and sparse) of one tenant and one pair of
+    encoders, kept between gate runs in ``<home>/cache/publish_gate/`` (keys are hashes of
+    the masked questions; a lost or corrupt file is rebuilt)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._rows: dict[str, tuple[list[float], list[int], list[float]]] = {}
+        self._dirty = False
+        if path.is_file():
+            try:
+                import numpy as np
+
+                with np.load(path, allow_pickle=False) as z:
+                    keys, dense = z["keys"].tolist(), z["dense"]
+                    sparse = json.loads(str(z["sparse"]))
+                for key, vec, (idx, val) in zip(keys, dense, sparse, strict=True):
+                    self._rows[key] = (vec.tolist(), idx, val)
+            except Exception:  # a cache is never worth failing a publish for
+                log.warning("ignoring an unreadable publish-gate cache %s", path)
+                self._rows = {}
+
+    @staticmethod
+    def _key(question: str) -> str:
+        import hashlib
+
+        return hashlib.sha256(question.encode()).hexdigest()
+
+    def __contains__(self, question: str) -> bool:
+        return self._key(question) in self._rows
+
+    def put(self, question: str, dense: list[float], indices: list[int], values: list[float]) -> None:
+        self._rows[self._key(question)] = (list(dense), list(indices), list(values))
+        self._dirty = True
+
+    def get(self, question: str) -> tuple[list[float], SparseVector]:
+        dense, idx, val = self._rows[self._key(question)]
+        return dense, SparseVector(indices=idx, values=val)
+
+    def save(self) -> None:
+        if not self._dirty:
+            return
+        import os
+        import tempfile
+
+        import numpy as np
+
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            keys = list(self._rows)
+            dense = np.asarray([self._rows[k][0] for k in keys], dtype=np.float32)
+            sparse = json.dumps([[self._rows[k][1], self._rows[k][2]] for k in keys])
+            fd, tmp = tempfile.mkstemp(dir=self.path.parent, suffix=".npz")
+            with os.fdopen(fd, "wb") as f:
+                np.savez(f, keys=np.asarray(keys), dense=dense, sparse=np.asarray(sparse))
+            os.replace(tmp, self.path)
+        except OSError as e:
+            log.warning("could not write the publish-gate cache %s: %s", self.path, e)
 
 
 def _ranking(found: Sequence[RetrievedChunk], allowed: set[str]) -> list[str]:
