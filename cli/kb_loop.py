@@ -46,7 +46,7 @@ def golden_add(
     """Add a golden item expecting ARTICLE's live revision."""
     from assist.db import ArticleRepository
     from assist.db.golden import GoldenRepository
-    from assist.privacy import PiiMasker
+    from assist.tenants import TenantRegistry
     from assist.text import detect_language
 
     s = settings()
@@ -55,7 +55,7 @@ def golden_add(
     art = ArticleRepository(db).get_article(t, article)
     if art is None:
         error_exit(f"no article {article!r} in tenant {t!r}")
-    masker = PiiMasker()
+    masker = TenantRegistry(directory=Path(s.tenants_dir)).masker(t)  # the tenant's own patterns too
     try:
         rec = GoldenRepository(db).add(
             t, masker.mask(question).text, expected_article=article, expected_revision=art.live_revision,

@@ -23,12 +23,14 @@
     zh: { sgTitle: "建议文章", sgHint: "把相似的未覆盖问题、被拒绝或大幅修改的草稿聚类，每类生成一篇待补全的草稿文章（不会发布）。",
       sgRun: "从缺口生成建议文章", sgQuestions: "客户的问法", sgDone: "{n} 篇建议文章（{covered} 类已有答案，已跳过）",
       gateBlocked: "发布被拦截：以下标准问题的回答会变差", gateReason: "放行理由", gateReasonPlaceholder: "放行理由（将记录在操作记录中）",
-      gateOverride: "填写理由后仍然发布", gateNeedReason: "请填写放行理由" },
+      gateOverride: "填写理由后仍然发布", gateNeedReason: "请填写放行理由",
+      staleTitle: "已过期或到复审日期、近期仍在被引用", staleQuestions: "近 30 天回答过的问题" },
     en: { sgTitle: "Suggested articles", sgHint: "Similar uncovered questions and rejected or heavily edited drafts, clustered: one draft article per cluster, to be completed (never published automatically).",
       sgRun: "Suggest articles from gaps", sgQuestions: "How customers ask", sgDone: "{n} suggested articles ({covered} clusters already answered, skipped)",
       gateBlocked: "Publication blocked: these golden questions would be answered worse", gateReason: "Override reason",
       gateReasonPlaceholder: "Reason to publish anyway (recorded in the history)", gateOverride: "Publish anyway, with this reason",
-      gateNeedReason: "Give a reason to override the gate" },
+      gateNeedReason: "Give a reason to override the gate",
+      staleTitle: "Past review or expiry date, with the questions they answered", staleQuestions: "Questions answered (30 days)" },
   };
   ["zh", "en"].forEach(function (l) {
     Object.keys(LOOP[l]).forEach(function (k) { if (I.strings[l][k] === undefined) I.strings[l][k] = LOOP[l][k]; });
@@ -270,6 +272,12 @@
     var rev = await api("/v1/articles?review_before=" + isoDay(1));
     $("expiring").querySelector("tbody").innerHTML = reviewRows(exp);
     $("reviewdue").querySelector("tbody").innerHTML = reviewRows(rev);
+    var stale = await api("/v1/kb/stale?days=30");
+    $("stale").querySelector("tbody").innerHTML = stale.length ? stale.map(function (a) {
+      return '<tr data-stale="' + esc(a.article_id) + '"><td><button type="button" class="link" data-open="' + esc(a.article_id) + '">' +
+        esc(a.title) + '</button><div class="muted">' + esc(a.article_id) + "</div></td><td>" + esc(a.valid_until || "") + "</td><td>" +
+        esc(a.review_by || "") + "</td><td>" + (a.questions.length ? a.questions.map(esc).join("<br>") : '<span class="muted">–</span>') + "</td></tr>";
+    }).join("") : '<tr><td colspan="4" class="muted">' + esc(t("none")) + "</td></tr>";
   }
   async function loadGaps() {
     var gaps = await api("/v1/kb/gaps");

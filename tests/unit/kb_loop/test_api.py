@@ -108,4 +108,14 @@ def test_kb_loop_api_gate_409_override_golden_and_suggestions(client) -> None:
     assert len(run.json()["drafts"]) == 1
     listed = c.get("/v1/kb/suggestions", headers=_h(c)).json()
     assert len(listed) == 1 and "礼品卡怎么购买" in listed[0]["questions"] and listed[0]["status"] == "draft"
-    assert c.get("/v1/kb/stale", headers=_h(c)).status_code == 200
+
+    # Freshness: a live article past its review date is listed, with the questions it answered.
+    r = c.post("/v1/articles", headers=_h(c), json={
+        "id": "kbloop-points-zh", "title": "会员积分", "language": "zh", "body": "# 会员积分\n\n积分有效期 12 个月。",
+        "review_by": "2026-01-01", "effective_from": "2026-01-01", "publish": True})
+    assert r.status_code == 201, r.text
+    stale = c.get("/v1/kb/stale", headers=_h(c))
+    assert stale.status_code == 200, stale.text
+    row = next(a for a in stale.json() if a["article_id"] == "kbloop-points-zh")
+    assert row["review_by"] == "2026-01-01" and not row["expired"] and isinstance(row["questions"], list)
+    assert c.get("/v1/kb/stale", headers=_h(c, "agent")).status_code == 403
