@@ -57,7 +57,10 @@ def envelope(status: int, message: str, code: str | None = None, *,
 def error_for(e: BaseException) -> tuple[int, ErrorEnvelope]:
     """Status and envelope for an exception raised while answering (or streaming): the
     product's errors say what they are; anything else is an internal error, logged here
-    and never described to the client."""
+    and never described to the client. A task group's single error counts as itself (work
+    run in a task group reaches the handlers wrapped in an ``ExceptionGroup``)."""
+    while isinstance(e, BaseExceptionGroup) and len(e.exceptions) == 1:
+        e = e.exceptions[0]
     if isinstance(e, AssistError):
         status = status_for(e)
         if status >= 500:
