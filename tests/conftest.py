@@ -16,6 +16,7 @@ models directory, a fast test that touches a model anyway fails loudly.
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -70,6 +71,17 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 def _model_entries() -> list[str]:
     return sorted(p.name for p in MODELS_DIR.iterdir()) if MODELS_DIR.is_dir() else []
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """``-m fast`` without a models directory named: an empty one, so that a fast test that
+    touches a model fails here too, as in ``ASSIST_MODELS_PATH=$(mktemp -d) pytest -m fast``."""
+    global MODELS_DIR
+    named = os.environ.get("ASSIST_TEST_MODELS") or os.environ.get("ASSIST_MODELS_PATH")
+    if (getattr(config.option, "markexpr", "") or "").strip() == "fast" and not named:
+        MODELS_DIR = Path(tempfile.mkdtemp(prefix="assist-no-models-"))
+        os.environ["ASSIST_MODELS_PATH"] = str(MODELS_DIR)
+        config.add_cleanup(lambda: shutil.rmtree(MODELS_DIR, ignore_errors=True))
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:
