@@ -14,7 +14,7 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from assist.db import ArticleRepository, Database, FeedbackRepository, SuggestionRepository
 from assist.db.golden import GoldenRecord, GoldenRepository
@@ -252,7 +252,7 @@ async def suggest_articles(indexer: Any, tenant: str, *, to_article: Callable[[A
             replies = list(dict.fromkeys(s.reply for i in members if (s := signals[i]).reply))
             body = _draft_body(w, questions, evidence, replies)
             meta = ArticleMeta(id=article_id, tenant=tenant, type=ArticleType.FAQ, title=question[:200],
-                               language=lang, tags=[SUGGESTED_TAG], owner=actor, status=ArticleStatus.DRAFT,
+                               language=cast(Any, lang), tags=[SUGGESTED_TAG], owner=actor, status=ArticleStatus.DRAFT,
                                source_file="knowledge-loop")
             draft = SuggestedDraft(article_id, meta.title, lang, questions, len(members), evidence)
             if articles.get_article(tenant, article_id) is not None:

@@ -433,7 +433,7 @@ def _compare(item: GoldenRecord, before: list[str], after: list[str], k: int,
     if exp is None:
         return None
     rb, ra = _rank(before, exp), _rank(after, exp)
-    common = {"item_id": item.id, "question": item.question, "expected": item.expected}
+    common: dict[str, Any] = {"item_id": item.id, "question": item.question, "expected": item.expected}
     if rb is not None and rb <= k and (ra is None or ra > k):
         top = after[0] if after else "nothing"
         return Regression(**common, metric="retrieval", before=f"rank {rb}", after=f"rank {ra or '>' + str(k)}",

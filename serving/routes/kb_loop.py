@@ -107,7 +107,7 @@ async def golden_simulate(caller: KMDep, db: DbDep, request: Request, body: Simu
 
     from assist.knowledge_loop import simulate_customers
 
-    body = body or SimulateIn()
+    body = body or SimulateIn.model_validate({})
     report = await simulate_customers(db, request.app.state.pipeline.llm, caller.tenant, article_id=body.article_id,
                                       per_item=body.per_item, actor=caller.name)
     return asdict(report)
@@ -135,7 +135,7 @@ async def suggestions_run(caller: KMDep, request: Request, body: SuggestionsRun 
 
     from assist.knowledge_loop import suggest_articles
 
-    body = body or SuggestionsRun()
+    body = body or SuggestionsRun.model_validate({})
     report = await suggest_articles(request.app.state.indexer, caller.tenant, to_article=_to_article,
                                     distance=body.distance, min_size=body.min_size, actor=caller.name)
     return asdict(report)
