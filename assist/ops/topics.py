@@ -24,10 +24,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import anyio
 import numpy as np
 from sqlalchemy import and_, select
 
 from assist.db.ops import OpsConversation, OpsMessage
+from assist.ops.kpis import month_range
 
 __all__ = ["TopicModel", "ctfidf_names", "tokenize"]
 
@@ -97,15 +99,18 @@ class TopicModel:
     seed: int = 0
 
     async def fit(self, texts: Sequence[str], k: int | None = None) -> np.ndarray:
-        """Cluster labels for ``texts``."""
+        """Cluster labels for ``texts`` (embedding awaited, clustering in a worker thread)."""
+        if len(texts) < 3:
+            return np.zeros(len(texts), dtype=int)
+        vecs = np.asarray(await self.embedder.embed_documents(list(texts)), dtype=np.float32)
+        return await anyio.to_thread.run_sync(self._cluster, vecs, k)
+
+    def _cluster(self, vecs: np.ndarray, k: int | None) -> np.ndarray:
         from sklearn.cluster import KMeans
         from sklearn.metrics import silhouette_score
 
-        n = len(texts)
-        if n < 3:
-            return np.zeros(n, dtype=int)
-        vecs = np.asarray(await self.embedder.embed_documents(list(texts)), dtype=np.float32)
-        vecs /= np.maximum(np.linalg.norm(vecs, axis=1, keepdims=True), 1e-9)
+        n = len(vecs)
+        vecs = vecs / np.maximum(np.linalg.norm(vecs, axis=1, keepdims=True), 1e-9)
         if k is not None:
             return KMeans(n_clusters=max(1, min(k, n)), n_init=4, random_state=self.seed).fit_predict(vecs)
         best: tuple[float, np.ndarray] | None = None
@@ -120,27 +125,35 @@ class TopicModel:
                 best = (s, labels)
         return best[1] if best is not None else np.zeros(n, dtype=int)
 
-    async def fit_tenant(self, ops: Any, tenant: str, *, month: str | None = None, k: int | None = None,
-                         ) -> dict[str, Any]:
-        """Cluster the tenant's conversations (of ``month``), store each one's topic, name the
-        topics and compute their weekly trends."""
+    def _load(self, ops: Any, tenant: str, month: str | None) -> tuple[list[dict[str, Any]], list[str]]:
         cond = [_C.c.tenant == tenant]
         if month:
-            cond.append(_C.c.month == month)
+            lo, hi = month_range(month)
+            cond += [_C.c.day >= lo, _C.c.day <= hi]
         with ops.db.connection(readonly=True) as conn:
             convs = [dict(r._mapping) for r in conn.execute(
-                select(_C.c.id, _C.c.week, _C.c.day, _C.c.complaint).where(and_(*cond)).order_by(_C.c.started_at, _C.c.id))]
-            texts: dict[str, list[str]] = defaultdict(list)
+                select(_C.c.id, _C.c.week, _C.c.day, _C.c.complaint).where(and_(*cond))
+                .order_by(_C.c.started_at, _C.c.id))]
+            texts: dict[str, str] = {}
             q = (select(_M.c.conversation_id, _M.c.text).join(_C, and_(_M.c.tenant == _C.c.tenant,
                                                                      _M.c.conversation_id == _C.c.id))
                  .where(and_(*cond), _M.c.role == "customer").order_by(_M.c.conversation_id, _M.c.seq))
             for r in conn.execute(q):
-                if r.conversation_id not in texts:
-                    texts[r.conversation_id].append(r.text)
-        docs = [" ".join(texts.get(c["id"], []))[: self.max_chars] or "-" for c in convs]
+                texts.setdefault(r.conversation_id, r.text)
+        return convs, [texts.get(c["id"], "")[: self.max_chars] or "-" for c in convs]
+
+    async def fit_tenant(self, ops: Any, tenant: str, *, month: str | None = None, k: int | None = None,
+                         ) -> dict[str, Any]:
+        """Cluster the tenant's conversations (of ``month``), store each one's topic, name the
+        topics and compute their weekly trends."""
+        convs, docs = await anyio.to_thread.run_sync(self._load, ops, tenant, month)
         labels = await self.fit(docs, k)
-        ops.store.set_topics(tenant, {c["id"]: int(lab) for c, lab in zip(convs, labels, strict=True)})
-        return self.describe(convs, docs, labels)
+
+        def finish() -> dict[str, Any]:
+            ops.store.set_topics(tenant, {c["id"]: int(lab) for c, lab in zip(convs, labels, strict=True)})
+            return self.describe(convs, docs, labels)
+
+        return await anyio.to_thread.run_sync(finish)
 
     def describe(self, convs: Sequence[dict[str, Any]], docs: Sequence[str], labels: np.ndarray) -> dict[str, Any]:
         ids = sorted(set(int(x) for x in labels))
