@@ -141,6 +141,7 @@ def bench_queries(ops: OpsService, runs: int) -> dict[str, Any]:
         "conversation_list_by_finding": lambda: ops.conversations("nova", month=month, check="greeting", limit=25),
         "conversation_detail": lambda: ops.conversation("nova", one),
         "alerts": lambda: ops.alerts("nova", month=month),
+        "summary_endpoint_all_queries": lambda: _summary(ops, month, end),
     }
     out = {}
     for name, fn in queries.items():
@@ -152,6 +153,18 @@ def bench_queries(ops: OpsService, runs: int) -> dict[str, Any]:
             times.append((time.perf_counter() - t0) * 1000)
         out[name] = {"p50_ms": round(statistics.median(times), 1), "p95_ms": round(_pct(times, 95), 1)}
     return out
+
+
+def _summary(ops: OpsService, month: str, end: date) -> None:
+    """Every query GET /v1/ops/summary runs (the /ops overview), in sequence."""
+    ops.last_day("nova")
+    ops.kpis("nova", by=("day",), start=end - timedelta(days=29), end=end)
+    ops.kpis("nova", month=month)
+    ops.kpis("nova", by=("agent",), month=month)
+    ops.kpis("nova", by=("queue",), month=month)
+    ops.alerts("nova", state="firing")
+    ops.alerts("nova", month=month)
+    ops.months("nova")
 
 
 def main() -> None:

@@ -229,10 +229,27 @@ class OpsService:
         with self.db.connection(readonly=True) as conn:
             return [{by: r[0], "check": r[1], "count": int(r[2])} for r in conn.execute(q)]
 
-    def months(self, tenant: str) -> list[str]:
+    def last_day(self, tenant: str) -> date | None:
+        """The latest day with conversations (the dashboard's "today" for imported history)."""
         with self.db.connection(readonly=True) as conn:
-            return [r[0] for r in conn.execute(select(_C.c.month).where(_C.c.tenant == tenant)
-                                               .group_by(_C.c.month).order_by(_C.c.month))]
+            return conn.execute(select(func.max(_C.c.day)).where(_C.c.tenant == tenant)).scalar()
+
+    def months(self, tenant: str) -> list[str]:
+        """Months with conversations, oldest first (index range probes, not a scan)."""
+        c = _C.c
+        with self.db.connection(readonly=True) as conn:
+            lo, hi = conn.execute(select(func.min(c.day), func.max(c.day)).where(c.tenant == tenant)).one()
+            if lo is None:
+                return []
+            out = []
+            y, m = lo.year, lo.month
+            while (y, m) <= (hi.year, hi.month):
+                first, last = month_range(f"{y}-{m:02d}")
+                if conn.execute(select(c.id).where(c.tenant == tenant, c.day >= first, c.day <= last)
+                                .limit(1)).first():
+                    out.append(f"{y}-{m:02d}")
+                y, m = (y + 1, 1) if m == 12 else (y, m + 1)
+            return out
 
     def alerts(self, tenant: str, **kw: Any) -> list[dict[str, Any]]:
         return self.monitor.list(tenant, **kw)

@@ -73,8 +73,7 @@ async def summary(caller: ReaderDep, ops: OpsDep, day: date | None = None,
                   days: Annotated[int, Query(ge=1, le=366)] = 30) -> dict[str, Any]:
     def run() -> dict[str, Any]:
         t = caller.tenant
-        last = ops.kpis(t, by=("day",))
-        today = day or (date.fromisoformat(last[-1]["day"]) if last else date.today())
+        today = day or ops.last_day(t) or date.today()
         trend = ops.kpis(t, by=("day",), start=today - timedelta(days=days - 1), end=today)
         today_row = next((r for r in trend if r["day"] == today.isoformat()), None)
         month = today.strftime("%Y-%m")
