@@ -46,6 +46,7 @@ import typer
 
 from assist.claims import check_claims
 from assist.db.evalruns import EvalItemRecord
+from assist.errors import InputError
 from assist.text import content_tokens
 from assist.types import Conversation, Draft, Turn
 from eval.datasets import read_jsonl
@@ -114,16 +115,18 @@ def _asks_back(reply: str) -> bool:
     return bool(re.search(r"[?？]", reply))
 
 
-def audit_claims(draft: Draft) -> list[str]:
+def audit_claims(draft: Draft, style: Sequence[str] = ()) -> list[str]:
     """Sentences of a ``drafted`` reply that the full text of its cited passages does not
-    support (an independent re-check of the pipeline's output)."""
+    support (an independent re-check of the pipeline's output). ``style``: the tenant's
+    phrasebook lines, and the yes/no leads, which carry no claim of their own."""
     if draft.status != "drafted":
         return []
+    style = [*style, "是的。", "不是。", "Yes.", "No."]
     texts = {r.chunk.id: f"{r.chunk.title}\n{r.chunk.text}" for r in draft.sources}
     evidence = {c.number: texts.get(c.chunk_id, c.snippet) for c in draft.citations}
     if not evidence:
         return [draft.text] if content_tokens(re.sub(r"\[\d+\]", "", draft.text)) else []
-    return check_claims(draft.text, evidence, attribute=False).removed
+    return check_claims(draft.text, evidence, style=style, attribute=False).removed
 
 
 # --------------------------------------------------------------------------- items
@@ -256,11 +259,17 @@ async def evaluate_qa(ctx: Any, dataset: Path, llm: Any, *, limit: int | None = 
                     ingest_s += time.perf_counter() - t0
                 conv = Conversation(tenant=tenant, turns=item.turns, language=item.language)  # type: ignore[arg-type]
                 t0 = time.perf_counter()
-                draft = await pipe.draft(conv)
+                try:
+                    draft = await pipe.draft(conv)
+                except InputError as e:  # e.g. a turn over the message limit: counted, not fatal
+                    draft = Draft(id=item.id, text="", status="no_draft", language=item.language,  # type: ignore[arg-type]
+                                  flags=["input_error"], detail=e.message)
                 seconds = time.perf_counter() - t0
                 latencies.append(seconds)
                 statuses[draft.status] += 1
-                m = _score(item, draft)
+                profile = pipe.registry.profile(tenant)
+                phrases = [p for sec in ("greeting", "closing") for p in profile.phrases(item.language, sec)]
+                m = _score(item, draft, phrases)
                 for k, v in m.items():
                     per_cat[item.category][k].append(v)
                 records.append(EvalItemRecord(item_id=item.id, metrics={**m, "seconds": round(seconds, 3)}, detail={
@@ -283,10 +292,10 @@ def _mode(settings: Any) -> str:
     return draft_mode(settings)
 
 
-def _score(item: QaItem, draft: Draft) -> dict[str, float]:
+def _score(item: QaItem, draft: Draft, phrases: Sequence[str] = ()) -> dict[str, float]:
     refused = float(draft.status == "not_covered" or (draft.status != "no_draft" and is_refusal(draft.text)))
     m: dict[str, float] = {"refused": refused, "no_draft": float(draft.status == "no_draft"),
-                           "unsupported_drafted": float(bool(audit_claims(draft)))}
+                           "unsupported_drafted": float(bool(audit_claims(draft, phrases)))}
     if item.category in ANSWERABLE:
         m["correct"], m["f1"] = _correct(item, draft)
     if item.category in CLARIFY:
