@@ -184,9 +184,13 @@ class CuratedMatcher:
         vecs = await self.embedder.embed_queries([query, *phrasings, *flat])
         q = vecs[0]
         sims = [sum(a * b for a, b in zip(q, v, strict=True)) for v in vecs[1:]]
-        own = sims[: len(phrasings)]
+        return self.judge(query, phrasings, sims[: len(phrasings)], sims[len(phrasings):])
+
+    def judge(self, query: str, phrasings: Sequence[str], own: Sequence[float],
+              rival_sims: Sequence[float] = ()) -> CuratedDecision:
+        """The decision from cosines already computed (``own``: one per phrasing)."""
         score = max(own)
-        margin = score - max(sims[len(phrasings):]) if flat else None
+        margin = score - max(rival_sims) if rival_sims else None
         if score < self.min_score:
             return CuratedDecision(False, score, margin, "score")
         if self.check_key_terms:
