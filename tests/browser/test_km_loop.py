@@ -57,6 +57,11 @@ def test_km_publish_gate_blocks_then_override_and_suggested_articles(live_app: L
     assert gate.is_hidden()
     assert ArticleRepository(live_app.db).get_article("nova", ARTICLE_ID).live_revision == 2
 
+    # Freshness: past its review date, it is listed in the review tab.
+    _call(live_app, "PUT", f"/v1/articles/{ARTICLE_ID}", {"review_by": "2026-01-02", "publish": True})
+    page.click("#tab-review")
+    page.locator(f"#stale tbody tr[data-stale='{ARTICLE_ID}']").wait_for()
+
     gaps = GapRepository(live_app.db)
     for q in ("学生买电脑有优惠吗？", "有没有学生折扣", "学生优惠怎么申请？", "大学生购机有什么优惠活动"):
         gaps.add("nova", q, language="zh")
