@@ -172,6 +172,8 @@ async def upload(caller: KMDep, request: Request, files: Annotated[list[UploadFi
         try:
             report = await _indexer(request).ingest_paths(paths, tenant=caller.tenant, publish=publish,
                                                           actor=caller.name)
+        except publish_gate.PublishBlocked:
+            raise  # 409 with the regressions (it names articles and golden items, no paths)
         except InputError as e:
             raise InputError(_hide_paths(e.message, tmp)) from e
     finally:
