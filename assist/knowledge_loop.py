@@ -73,7 +73,12 @@ def import_golden(db: Database, path: Path, *, tenant: str, actor: str | None = 
 def golden_from_feedback(db: Database, tenant: str, feedback_id: int, *, actor: str | None = None) -> GoldenRecord:
     """The golden item of an accepted (or edited) draft: the customer's last question, the
     article the draft cited first (at the cited revision) and the reply that was sent."""
-    fb = next((f for f in FeedbackRepository(db).list(tenant, limit=100_000) if f.id == feedback_id), None)
+    from assist.db.feedback import FeedbackRecord
+    from assist.db.models import Feedback
+
+    with db.session(readonly=True) as s:
+        row = s.get(Feedback, feedback_id)
+        fb = FeedbackRecord.model_validate(row, from_attributes=True) if row is not None and row.tenant == tenant else None
     if fb is None:
         raise NotFoundError(f"no feedback {feedback_id} in this tenant")
     if fb.outcome == "rejected":

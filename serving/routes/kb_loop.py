@@ -6,9 +6,10 @@ Mounted by :func:`install` (one line in ``serving.app``)."""
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, FastAPI, Query, Request
+from fastapi import Path as PathParam
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
@@ -34,7 +35,7 @@ class GoldenIn(BaseModel):
 class GoldenFromFeedback(BaseModel):
     model_config = {"extra": "forbid"}
 
-    feedback_id: int = Field(ge=1, le=2**63 - 1)
+    feedback_id: int = Field(ge=1, le=2**31 - 1)
 
 
 class GoldenPublic(BaseModel):
@@ -114,7 +115,7 @@ async def golden_simulate(caller: KMDep, db: DbDep, request: Request, body: Simu
 
 
 @router.delete("/golden/{item_id}", status_code=204, summary="Delete a golden item")
-def golden_delete(item_id: int, caller: KMDep, db: DbDep) -> None:
+def golden_delete(item_id: Annotated[int, PathParam(ge=1, le=2**31 - 1)], caller: KMDep, db: DbDep) -> None:
     GoldenRepository(db).delete(caller.tenant, item_id)
 
 
