@@ -44,7 +44,7 @@ def kb_list(tenant: TenantOpt = None, status: str | None = None, as_json: JsonOp
         print_json([_dump(r) for r in rows])
         return
     for r in rows:
-        typer.echo(f"{r.article_id:40} {r.status:10} live={r.live_revision} latest={r.latest_revision}  {r.title}")
+        typer.echo(f"{r.id:40} {r.status:10} live={r.live_revision} latest={r.latest_revision}  {r.title}")
 
 
 @app.command("show")
