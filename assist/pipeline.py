@@ -7,8 +7,9 @@
 Drafts come out as typed events (``assist/events.py``): sources, checked deltas, done (or
 error), the same for the JSON, SSE and OpenAI-compatible transports.
 
-Construction is explicit (``AssistPipeline.from_settings(settings)``); the embedded model
-server's lifecycle belongs to the caller (the service lifespan or the CLI).
+Construction is explicit (``AssistPipeline.from_settings(settings)``); the API, the CLI and
+the evaluation harness get theirs from :func:`assist.runtime.open_runtime`, which also owns
+the embedded model server's lifecycle.
 
 Example:
     >>> pipe = AssistPipeline.from_settings(Settings())                  # doctest: +SKIP
