@@ -255,6 +255,7 @@ class LocalModelServer:
             if served is not None and self.served_model_name in served:
                 self.startup_s = time.monotonic() - self._started_at
                 log.info("model server healthy at %s after %.1f s", self.base_url, self.startup_s)
+                self._warm_up()
                 return
             time.sleep(1.0)
         raise LLMError(
@@ -262,6 +263,21 @@ class LocalModelServer:
             f"ASSIST_LLM__ENGINE_START_TIMEOUT_S on slow machines); log {self.log_path}:\n{self._log_tail()}",
             retryable=False,
         )
+
+    def _warm_up(self) -> None:
+        """One tiny chat completion (plain and structured) before the server is handed out:
+        the first request after start otherwise pays for lazy initialisation (kernels,
+        the chat template, the grammar compiler): measured 2-4x a warm one."""
+        started = time.monotonic()
+        for extra in ({}, {"response_format": {"type": "json_object"}}):
+            body = {"model": self.served_model_name, "max_tokens": 2, "temperature": 0.0,
+                    "messages": [{"role": "user", "content": "ok"}], **extra}
+            try:
+                httpx.post(f"{self.base_url}/chat/completions", json=body, timeout=60.0).raise_for_status()
+            except httpx.HTTPError as e:  # a failed warm-up only costs the first request's speed
+                log.warning("model server warm-up request failed: %s", e)
+                return
+        log.info("model server warmed up in %.1f s", time.monotonic() - started)
 
     def _served_models(self) -> list[str] | None:
         """Model ids served on our port, or None when nothing answers like an OpenAI server."""
