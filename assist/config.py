@@ -221,8 +221,9 @@ class DraftSettings(BaseModel):
     model_config = ConfigDict(use_attribute_docstrings=True)
 
     mode: Literal["extractive", "generative", "auto"] = "auto"
-    """``extractive``: the reply is built from knowledge-base sentences the model chooses
-    (one short structured call; the default for small models). ``generative``: free text
+    """``extractive``: the reply is built from knowledge-base sentences chosen by the model
+    (one short structured call) or the scorer (``selector``); the default for small models.
+    ``generative``: free text
     from the drafting prompt (a production 7-8B model). ``auto``: extractive below
     ``generative_min_params_b``. Every mode runs the claim and policy checks."""
     model_params_b: float | None = None
