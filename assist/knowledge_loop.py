@@ -341,3 +341,67 @@ async def simulate_customers(db: Database, llm: Any, tenant: str, *, article_id:
                      external_id=f"sim:{item.id}:{len(have)}:{k}", created_by=actor)
             report.added += 1
     return report
+
+
+# ---------------------------------------------------------------- corrections -> FAQ revisions
+@dataclass
+class SuggestedRevision:
+    article_id: str
+    corrections: int
+    """Edited drafts of this curated answer."""
+    answer: str
+    """The answer agents sent most recently, proposed as the new one."""
+    diff: str
+    revision: int | None = None
+
+
+async def suggest_faq_revisions(indexer: Any, tenant: str, *, content_hash: Callable[[Any, Any], str],
+                                min_corrections: int = 2, actor: str = "knowledge-loop",
+                                limit: int = 2000) -> list[SuggestedRevision]:
+    """Curated FAQ answers that agents corrected at least ``min_corrections`` times become a
+    draft revision of that FAQ entry, its answer replaced by the most recent corrected reply
+    (with the diff). The revision is staged, not published: a knowledge manager reviews it,
+    and publishing it goes through the gate. ``content_hash(meta, blocks)``: the parsers' hash
+    (``kb_ingest.parsers.content_hash``)."""
+    import difflib
+
+    from assist.types import ArticleStatus, ParsedArticle
+
+    db: Database = indexer.db
+    sugs = SuggestionRepository(db)
+    by_article: dict[str, list[str]] = {}
+    for fb in reversed(FeedbackRepository(db).list(tenant, outcome="edited", limit=limit)):  # oldest first
+        sug = sugs.get(tenant, fb.suggestion_id) if fb.suggestion_id else None
+        resp = (sug.response or {}) if sug is not None else {}
+        if sug is None or sug.kind != "draft" or resp.get("status") != "curated" or not fb.final_text:
+            continue
+        cited = resp.get("citations") or resp.get("sources") or []
+        if cited and cited[0].get("article_id"):
+            by_article.setdefault(cited[0]["article_id"], []).append(fb.final_text.strip())
+    articles = ArticleRepository(db)
+    out: list[SuggestedRevision] = []
+    todo: list[Any] = []
+    for aid, finals in by_article.items():
+        if len(finals) < min_corrections:
+            continue
+        art = articles.get_article(tenant, aid)
+        if art is None or art.live_revision is None:
+            continue
+        live = articles.get_revision(tenant, aid, art.live_revision)
+        faq = [b for b in (live.blocks if live else []) if b.answer]
+        if live is None or len(faq) != 1 or faq[0].answer == finals[-1]:
+            continue
+        old, new = faq[0].answer or "", finals[-1]
+        blocks = [b.model_copy(update={"answer": new, "text": b.text.replace(old, new)}) if b is faq[0] else b
+                  for b in live.blocks]
+        meta = live.meta.model_copy(update={"status": ArticleStatus.DRAFT})
+        todo.append(ParsedArticle(meta=meta, blocks=blocks, content_hash=content_hash(meta, blocks)))
+        diff = "".join(difflib.unified_diff([old + "\n"], [new + "\n"], f"{aid}@{live.revision}", "agents"))
+        out.append(SuggestedRevision(aid, len(finals), new, diff))
+    if todo:
+        await indexer.ingest_articles(todo, tenant=tenant, publish=False, actor=actor)
+        for r in out:
+            a = articles.get_article(tenant, r.article_id)
+            r.revision = a.latest_revision if a else None
+    return out
+

@@ -153,10 +153,13 @@ def suggest(
     becomes a draft article (tag "suggested", not published) listing the questions, the
     evidence found, and an answer marked for a knowledge manager to complete. Running it again
     updates those drafts instead of adding new ones.
+
+    Curated FAQ answers that agents corrected at least twice become a draft revision of that
+    FAQ entry with the agents' latest reply (the diff is printed); publishing it is gated.
     """
     from dataclasses import asdict
 
-    from assist.knowledge_loop import suggest_articles
+    from assist.knowledge_loop import suggest_articles, suggest_faq_revisions
     from kb_ingest.indexing import Indexer
 
     s = settings()
@@ -170,13 +173,20 @@ def suggest(
         return ParsedArticle(meta=meta, blocks=blocks, content_hash=content_hash(meta, blocks))
 
     async def go(rt):
-        return await suggest_articles(Indexer.from_runtime(rt), t, to_article=to_article, distance=distance,
-                                      min_size=min_size, actor="cli")
+        from kb_ingest.parsers import content_hash
 
-    report = with_runtime(s, go, need_llm=False)
+        ix = Indexer.from_runtime(rt)
+        report = await suggest_articles(ix, t, to_article=to_article, distance=distance, min_size=min_size,
+                                        actor="cli")
+        return report, await suggest_faq_revisions(ix, t, content_hash=content_hash, actor="cli")
+
+    report, revisions = with_runtime(s, go, need_llm=False)
     if as_json:
-        print_json(asdict(report))
+        print_json({**asdict(report), "revisions": [asdict(r) for r in revisions]})
         return
+    for r in revisions:
+        typer.echo(f"  {r.article_id}@{r.revision}: suggested revision of a curated answer "
+                   f"({r.corrections} agent corrections)\n{r.diff}")
     typer.echo(f"{report.signals} signals, {report.clusters} clusters: {report.covered} already covered, "
                f"{len(report.drafts)} suggested drafts ({report.existing} updated)")
     for d in report.drafts:

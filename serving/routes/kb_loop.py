@@ -130,16 +130,21 @@ async def gate(article_id: str, caller: KMDep, db: DbDep, request: Request,
                                                                      revision or art.latest_revision)
 
 
-@router.post("/suggestions/run", summary="Cluster gaps and rejected/edited drafts into suggested draft articles")
+@router.post("/suggestions/run", summary="Cluster gaps and rejected/edited drafts into suggested draft articles; "
+                                        "repeatedly corrected curated answers into suggested FAQ revisions")
 async def suggestions_run(caller: KMDep, request: Request, body: SuggestionsRun | None = None) -> dict[str, Any]:
     from dataclasses import asdict
 
-    from assist.knowledge_loop import suggest_articles
+    from assist.knowledge_loop import suggest_articles, suggest_faq_revisions
 
     body = body or SuggestionsRun.model_validate({})
-    report = await suggest_articles(request.app.state.indexer, caller.tenant, to_article=_to_article,
-                                    distance=body.distance, min_size=body.min_size, actor=caller.name)
-    return asdict(report)
+    from kb_ingest.parsers import content_hash
+
+    ix = request.app.state.indexer
+    report = await suggest_articles(ix, caller.tenant, to_article=_to_article, distance=body.distance,
+                                    min_size=body.min_size, actor=caller.name)
+    revisions = await suggest_faq_revisions(ix, caller.tenant, content_hash=content_hash, actor=caller.name)
+    return {**asdict(report), "revisions": [asdict(r) for r in revisions]}
 
 
 @router.get("/suggestions", summary="Suggested draft articles waiting for a knowledge manager")

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from assist.db import ArticleRepository, GapRepository
-from assist.knowledge_loop import SUGGESTED_TAG, suggest_articles
+from assist.db import ArticleRepository, FeedbackRepository, GapRepository, SuggestionRepository
+from assist.knowledge_loop import SUGGESTED_TAG, suggest_articles, suggest_faq_revisions
 from assist.types import ParsedArticle
 from kb_ingest.parsers import content_hash, markdown_to_blocks
 
@@ -70,6 +70,22 @@ async def test_a_simulated_week_of_gaps_becomes_deduplicated_draft_articles(stac
         text = " ".join(b.text for b in rev.blocks)
         assert d.questions[0] in text
         assert ("待知识管理员补充" in text) if d.language == "zh" else ("To be completed by a knowledge manager" in text)
+
+    # Agents corrected the curated refund answer twice: a draft revision of that FAQ entry.
+    faq = "faq-general-zh-2db2b62aa3"
+    sugs, fbs = SuggestionRepository(db), FeedbackRepository(db)
+    for text in ("退款审核通过后 1-3 个工作日到账。", "退款审核通过后 1-3 个工作日原路退回。"):
+        sug = sugs.add(TENANT, "draft", {"turns": [{"role": "customer", "text": "退款多久到？"}]},
+                       {"status": "curated", "text": "退款审核通过后 3-7 个工作日原路退回到您的支付账户。",
+                        "citations": [{"number": 1, "article_id": faq, "revision": 1}]})
+        fbs.add(TENANT, "edited", suggestion_id=sug.id, final_text=text)
+    revisions = await suggest_faq_revisions(ix, TENANT, content_hash=content_hash)
+    assert [(r.article_id, r.corrections, r.revision) for r in revisions] == [(faq, 2, 2)]
+    assert "+退款审核通过后 1-3 个工作日原路退回。" in revisions[0].diff and "-退款审核通过后 3-7" in revisions[0].diff
+    rev = articles.get_revision(TENANT, faq, 2)
+    assert rev.state == "draft" and rev.index_state == "staged" and "1-3 个工作日原路退回" in rev.blocks[0].text
+    assert articles.get_article(TENANT, faq).live_revision == 1
+    assert (await suggest_faq_revisions(ix, TENANT, content_hash=content_hash))[0].revision == 2  # not twice
 
     again = await suggest_articles(ix, TENANT, to_article=to_article)
     assert again.existing == len(report.drafts)
