@@ -237,6 +237,10 @@ class OpsStore:
             if conn.dialect.name == "postgresql" and conversations:
                 # COPY: several times faster than executemany INSERT for bulk rows.
                 _copy(conn, _C, conversations)
+                if len(conversations) >= 200:
+                    # Fresh statistics before the messages' foreign-key checks: a check planned
+                    # while the table was small stays a sequential scan (import goes quadratic).
+                    conn.exec_driver_sql(f'ANALYZE "{_C.name}"')
                 _copy(conn, _M, messages)
                 return
             for part in _chunks(list(conversations)):
@@ -295,6 +299,10 @@ class OpsStore:
                 conn.execute(delete(_F).where(_F.c.tenant == tenant, _F.c.conversation_id.in_(part)))
             for part in _chunks(list(updates)):
                 conn.execute(stmt, [{"_tenant": tenant, "_id": u["id"], **{c: u[c] for c in cols}} for u in part])
+            if conn.dialect.name == "postgresql" and len(findings) >= 200:
+                conn.exec_driver_sql(f'ANALYZE "{_C.name}"')  # see write(): the foreign-key checks' plans
+                _copy(conn, _F, findings)
+                return
             for part in _chunks(list(findings), BATCH * 4):
                 conn.execute(_F.insert(), list(part))
 
