@@ -10,7 +10,8 @@ Providers (``settings.llm.provider``):
   ``settings.llm.base_url`` (vLLM on GPUs, or any OpenAI-compatible API).
 - ``embedded``: the same client, pointed at the local vLLM CPU server
   (:class:`~assist.llm.local_server.LocalModelServer`). The caller owns the server's
-  lifecycle (service lifespan, CLI): start it with :func:`start_embedded_server`.
+  lifecycle: :func:`assist.runtime.open_runtime` (the service, the CLI, the evaluation
+  harness) starts and stops it; elsewhere start it with :func:`start_embedded_server`.
 
 Example:
     >>> from assist.config import Settings
