@@ -148,7 +148,7 @@ class RetrievalSettings(BaseModel):
     """Passages returned by search and given to the drafting model."""
     candidates: int = 50
     """Candidates prefetched from each of the dense and sparse indexes before fusion."""
-    fusion: Literal["rrf", "dbsf"] = "rrf"
+    fusion: Literal["rrf", "dbsf"] = "dbsf"
     """How the dense and the sparse list are fused, inside Qdrant: ``dbsf`` (each list's
     scores normalised by their mean and spread, then summed with ``fusion_weights``) or
     ``rrf`` (reciprocal ranks, ``rrf_k``, ``sparse_weight``). Measured in docs/quality.md."""
