@@ -47,11 +47,12 @@ def cited_reply(messages: list[ChatMessage], settings: GenSettings) -> str:
     prompt = "\n".join(m.content for m in messages)
     phone = re.search(r"\[PHONE_\d+\]", prompt)
     if re.search(r"[\u4e00-\u9fff]", messages[-1].content):
+        # Both sentences restate the retrieved FAQ and SOP, so the claim check keeps them.
         return ("您好，非常抱歉物流延迟给您带来不便。订单延迟超过 3 天，我们会为您发放 20 元优惠券作为补偿 [1]。"
-                "我们已加急处理您的订单，如有进展会第一时间联系您" + (f"（{phone.group(0)}）" if phone else "") + " [2]。")
+                "其他形式的补偿需主管审批，审批后我们会回电给您" + (f"（{phone.group(0)}）" if phone else "") + " [2]。")
     return ("Sorry for the delay. For delays over 3 days we add a 5 USD coupon to your account [1]. "
-            "We have asked the warehouse to expedite your order and will update you"
-            + (f" on {phone.group(0)}" if phone else "") + " [2].")
+            "Any other compensation needs supervisor approval, and we will call you back"
+            + (f" on {phone.group(0)}" if phone else "") + " once it is approved [2].")
 
 
 LLM_MODE: dict[str, bool] = {"down": False}

@@ -35,6 +35,11 @@ def test_agent_flow_from_host_page(live_app: LiveApp, page_factory, llm_mode) ->
     assert live_app.agent_key not in page.frames[1].url
     assert live_app.agent_key not in page.url
 
+    # Every text node ever put into the draft box, the streamed deltas included.
+    widget = page.frames[1]
+    widget.evaluate("""() => { window.draftTexts = [];
+        new MutationObserver(rs => rs.forEach(r => r.addedNodes.forEach(n => window.draftTexts.push(n.textContent))))
+          .observe(document.getElementById("draft"), {childList: true, subtree: true}); }""")
     page.click("#send-conv")  # the host posts {type: "assist:conversation", ...}
     # Text streams into the reserved box before the final event arrives.
     frame.locator("#draft").filter(has_text="您好").wait_for()
@@ -44,6 +49,9 @@ def test_agent_flow_from_host_page(live_app: LiveApp, page_factory, llm_mode) ->
     # PII is restored for display only: the model saw a placeholder, the agent sees the number.
     assert "13812345678" in draft.inner_text()
     assert "[PHONE_" not in draft.inner_text()
+    # ...while it streams too: the deltas show display_text, never the placeholder.
+    streamed = widget.evaluate("() => window.draftTexts")
+    assert any("13812345678" in t for t in streamed) and not any("[PHONE_" in t for t in streamed), streamed
     assert frame.locator("#draft .cite").count() >= 2
     # QA findings are shown before inserting.
     frame.locator("#qa-result.passed, #qa-result.failed").wait_for()

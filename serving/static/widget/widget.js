@@ -135,7 +135,9 @@
       $("hint").textContent = t("drafting");
       renderSources();
     } else if (ev === "delta") {
-      box.appendChild(document.createTextNode(d.text));
+      // display_text has the customer's masked details put back ([PHONE_1] -> the number);
+      // text keeps the placeholders until done.
+      box.appendChild(document.createTextNode(d.display_text != null ? d.display_text : d.text));
     } else if (ev === "done") {
       state.draft = d; state.status = d.status; state.sources = d.sources || state.sources;
       box.classList.remove("streaming"); box.setAttribute("aria-busy", "false");
