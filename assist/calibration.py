@@ -17,7 +17,7 @@ Example:
 
 from __future__ import annotations
 
-import json
+import logging
 import math
 import re
 import threading
@@ -31,7 +31,9 @@ from pydantic import BaseModel, Field
 from assist.errors import InputError
 from assist.stores.base import MAX_DBSF_WEIGHT, dbsf_prefetches
 
-__all__ = ["FUSION_GRID", "CalibrationStore", "TenantCalibration", "fit_fusion", "ndcg_at_10"]
+log = logging.getLogger(__name__)
+
+__all__ = ["FUSION_GRID", "CalibrationSource", "CalibrationStore", "TenantCalibration", "fit_fusion", "ndcg_at_10"]
 
 FUSION_GRID: tuple[tuple[int, int], ...] = ((1, 0), (4, 1), (3, 1), (2, 1), (1, 1), (1, 2), (1, 3), (1, 4), (0, 1))
 """The DBSF weights (dense, sparse) a fit chooses among: from dense only to sparse only."""
@@ -85,7 +87,11 @@ class CalibrationStore:
             hit = self._cache.get(tenant)
             if hit is not None and hit[0] == mtime:
                 return hit[1]
-        cal = TenantCalibration.model_validate_json(path.read_text(encoding="utf-8"))
+        try:
+            cal: TenantCalibration | None = TenantCalibration.model_validate_json(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as e:  # a broken file must not break the tenant's searches
+            log.warning("ignoring the calibration %s (the configured defaults apply): %s", path, e)
+            cal = None
         with self._lock:
             self._cache[tenant] = (mtime, cal)
         return cal
@@ -132,17 +138,14 @@ def fit_fusion(scores: Mapping[tuple[int, int], Sequence[float]], *, default: tu
     """
     if not scores:
         raise InputError("no fusion candidates to fit")
+    for w in scores:
+        if not all(0 <= x <= MAX_DBSF_WEIGHT for x in w):
+            raise InputError(f"fusion weights {w} outside 0..{MAX_DBSF_WEIGHT}")
     means = {w: (sum(v) / len(v) if v else 0.0) for w, v in scores.items()}
     best = max(means, key=lambda w: (round(means[w], 9), -abs(math.log((w[0] + 0.5) / (w[1] + 0.5)))))
     chosen = best if default not in means or means[best] > means[default] + min_gain else default
-    for w in means:
-        if not all(0 <= x <= MAX_DBSF_WEIGHT for x in w):
-            raise InputError(f"fusion weights {w} outside 0..{MAX_DBSF_WEIGHT}")
     report = {"questions": max((len(v) for v in scores.values()), default=0),
               "means": {f"{w[0]}:{w[1]}": round(m, 4) for w, m in means.items()},
               "chosen": f"{chosen[0]}:{chosen[1]}"}
     return chosen, report
 
-
-def dump(cal: TenantCalibration) -> str:
-    return json.dumps(cal.model_dump(mode="json"), ensure_ascii=False, indent=2)

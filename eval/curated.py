@@ -7,10 +7,12 @@ Two layouts:
   human-judged look-alikes that are *not* paraphrases). The corpus is ingested as its own
   tenant (every row a stored FAQ question), each query goes through the product retriever,
   and the retrieved first entry is put to :class:`~assist.curated.CuratedMatcher` (its
-  rivals: the next entries of other articles). A curated hit on a row outside the query's
-  paraphrase cluster is a **false match**; the rate is reported over the queries that have
-  hard negatives, beside the paraphrase hit rate over all queries, for the matcher and for
-  the cosine-only rule it replaced.
+  rivals: the next entries of other articles). A curated hit on one of the query's
+  human-judged non-paraphrases is a **false match** (``false_match_rate``, over the queries
+  that have hard negatives); a hit anywhere outside the query's cluster is counted too
+  (``outside_cluster_rate``: an upper bound, BQ's clusters miss unlabelled paraphrases),
+  beside the paraphrase hit rate over all queries, for the matcher and the cosine-only rule
+  it replaced. ``pairs``: every labelled pair put to the matcher directly, by halves.
 * **The golden set** (``golden.jsonl``): the sample KB's answerable questions through the
   pipeline's own curated path, to check that true paraphrases still get curated answers.
 

@@ -86,3 +86,9 @@ async def test_retriever_uses_the_tenants_weights(tmp_path: Path) -> None:
         assert r.is_covered(0.1, None, tenant="a") and not r.is_covered(0.1, None, tenant="b")
     finally:
         await store.close()
+
+
+@pytest.mark.fast
+def test_a_broken_file_falls_back_to_the_defaults(tmp_path: Path) -> None:
+    (tmp_path / "nova.json").write_text("{not json", encoding="utf-8")
+    assert CalibrationStore(tmp_path).get("nova") is None
