@@ -18,8 +18,8 @@ personal-data patterns and quality rules.
 
 Example:
     >>> registry = TenantRegistry(Path("examples/tenants"))
-    >>> registry.profile("nova").company("en")
-    'Nova Electronics'
+    >>> registry.profile("bank").company("en")
+    'Lanting Bank Card Services'
     >>> registry.get("a-new-tenant").defaults
     ('profile.yaml', 'taxonomy.yaml', 'escalation.yaml', 'rubric.yaml', 'routing_examples.jsonl')
 """
