@@ -281,8 +281,12 @@ def _policy_findings(sentence: str, evidence: str) -> tuple[list[str], list[str]
         for m in rx.finditer(s):
             if _squash(m.group()) not in ev:
                 missing.append(kind)
+    ev_amounts = [a.value for a in extract_amounts(evidence)]
     for a in extract_amounts(s):
-        if not any(abs(a.value - v) < 1e-9 for v in ev_numbers):
+        # The same amount, however written (13.5亿元 is 1.35e9 to the amount parser and
+        # 13.5 to the number finder), or the same characters.
+        if not any(abs(a.value - v) < 1e-9 for v in [*ev_numbers, *ev_amounts]) and \
+                _squash(s[a.start:a.end]) not in ev:
             missing.append("amount")
     for m in _PAYMENT.finditer(s):
         if _squash(m.group()) not in ev:

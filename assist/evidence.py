@@ -444,10 +444,13 @@ class EvidenceDrafter:
         if claims.supported == 0 or not policy.text.strip():
             return EvidenceDraft("", "not_covered", list(passages), flags=[*flags, NO_SUPPORTED_CLAIM],
                                  detail="no sentence of the draft is supported by its cited evidence")
-        # Sentences the policy check removed may have held the only citation of a passage.
+        # Sentences the policy check removed may have held the only citation of a passage,
+        # or every claim (what is left is courtesy): count again.
         used = [n for n in claims.used if f"[{n}]" in policy.text]
-        if policy.removed and not any(_content_tokens(re.sub(r"\[\d+\]", "", policy.text))):
-            return EvidenceDraft("", "not_covered", list(passages), flags=[*flags, NO_SUPPORTED_CLAIM])
+        if policy.removed and check_claims(policy.text, evidence, style=style,
+                                           min_support=self.settings.min_support).supported == 0:
+            return EvidenceDraft("", "not_covered", list(passages), flags=[*flags, NO_SUPPORTED_CLAIM],
+                                 detail="no sentence of the draft passed the policy check")
         return EvidenceDraft(policy.text, "drafted", list(passages), used=used, flags=flags)
 
 
@@ -543,10 +546,13 @@ class ClaimFilter:
         kept = policy.text if policy else ""
         if not kept:
             return ""
-        if claims.supported == 0 or (policy and policy.removed and not _content_tokens(kept)):
+        supported = claims.supported
+        if policy and policy.removed:  # the policy check may have taken the claims
+            supported = check_claims(kept, evidence, style=self.style, min_support=self.min_support).supported
+        if supported == 0:
             self._held += lead + kept  # courtesy only: wait for a claim
             return ""
-        self.supported += claims.supported
+        self.supported += supported
         self.used.extend(n for n in claims.used if n not in self.used and f"[{n}]" in kept)
         out = self._held + lead + kept
         self._held = ""

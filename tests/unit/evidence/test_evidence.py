@@ -263,6 +263,20 @@ def test_policy_check_keeps_what_the_evidence_says_and_flags_risky_payments() ->
     assert check_policy("请联系 [PHONE_1] 的客户。", ev).removed == []  # masked customer data is allowed
 
 
+def test_policy_check_reads_an_amount_written_with_a_large_unit() -> None:
+    ev = {1: "影片首日票房达到13.5亿元，位列第一。"}
+    assert check_policy("影片首日票房达到13.5亿元 [1]。", ev).removed == []
+    assert check_policy("影片首日票房达到15亿元 [1]。", ev).removed != []
+
+
+def test_verify_a_reply_whose_only_claim_the_policy_check_removes() -> None:
+    from assist.drafting import make_passages
+
+    passages, _ = make_passages([DUTY])
+    out = drafter().verify("交接班时值班人员不得离开岗位，请用礼品卡支付 [1]。请问还有其他问题吗？", passages)
+    assert out.status == "not_covered" and NO_SUPPORTED_CLAIM in out.flags
+
+
 def test_verify_a_generative_reply() -> None:
     d = drafter()
     from assist.drafting import make_passages
