@@ -276,8 +276,15 @@ def main() -> None:
     ap.add_argument("--load", default="1,4,16", help="concurrency levels")
     ap.add_argument("--load-requests", type=int, default=16, help="requests per load level")
     ap.add_argument("--idle-wait", type=float, default=120.0, help="seconds idle before the idle-CPU probe")
+    ap.add_argument("--home", type=Path, help="reuse a home from an earlier run (its knowledge base is "
+                    "not ingested again; the chain comparison then needs --skip-compare)")
+    ap.add_argument("--skip-compare", action="store_true", help="only the load run and the idle probe")
+    ap.add_argument("--load-status", default="", help="load with the questions whose draft has this status "
+                    "(e.g. drafted: only model-bound drafts), from one pass over the questions")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
+    if args.home and not args.skip_compare:
+        ap.error("--home needs --skip-compare (the chain is built from the chunks an ingest makes)")
 
     import httpx
 
@@ -285,7 +292,7 @@ def main() -> None:
     from assist.llm.local_server import LocalModelServer
 
     llm_pkg.ALLOW_BACKEND_REQUESTS = True
-    home = Path(tempfile.mkdtemp(prefix="drafts-", dir=SCRATCH if SCRATCH.exists() else None))
+    home = args.home or Path(tempfile.mkdtemp(prefix="drafts-", dir=SCRATCH if SCRATCH.exists() else None))
     settings = bench_settings(
         home, tenants_dir=REPO / "examples" / "tenants",
         llm={"provider": "embedded", "engine_port": args.port,
@@ -299,8 +306,8 @@ def main() -> None:
                               "load_average_before": os.getloadavg()}
     items = golden_questions(args.questions)
     t0 = time.perf_counter()
-    chunks = ingest(settings)
-    result["ingest"] = {"chunks": len(chunks), "seconds": round(time.perf_counter() - t0, 1)}
+    chunks = [] if args.home else ingest(settings)
+    result["ingest"] = {"chunks": len(chunks), "seconds": round(time.perf_counter() - t0, 1), "home": str(home)}
 
     server = LocalModelServer(settings)
     t0 = time.perf_counter()
@@ -311,35 +318,13 @@ def main() -> None:
         with Service(settings) as svc, httpx.Client(base_url=svc.url, timeout=300,
                                                    headers={"Authorization": f"Bearer {svc.key}"}) as client:
             first = our_draft(client, items[0]["question"])[0]
-            pipe = svc.app.state.pipeline
-            chain = Chain(chunks, pipe.embedder, server.base_url, server.served_model_name,
-                          settings.retrieval.draft_passages)
-            chain.answer(items[0]["question"], items[0]["language"])  # its own warm-up
-            ours_s: list[float] = []
-            chain_s: list[float] = []
-            rows: list[dict[str, Any]] = []
-            for it in items:
-                dt, status, body = our_draft(client, it["question"])
-                text = str(body.get("display_text") or body.get("text") or "")
-                declined = body.get("status") in ("not_covered", "no_draft")
-                ours_s.append(dt)
-                t1 = time.perf_counter()
-                ctext = chain.answer(it["question"], it["language"])
-                chain_s.append(time.perf_counter() - t1)
-                rows.append({"id": it["id"], "expect": it["expect"], "ours_s": round(dt, 2),
-                             "ours_status": body.get("status", status), "ours_correct": correct(text, it, declined),
-                             "chain_s": round(chain_s[-1], 2),
-                             "chain_correct": correct(ctext, it, chain_declined(ctext)),
-                             "ours": text[:160], "chain": ctext[:160]})
-            o95, c95 = percentile(ours_s, 95), percentile(chain_s, 95)
             result["first_draft_after_start_s"] = round(first, 2)
-            result["ours"] = {**stats(ours_s), "correct": sum(r["ours_correct"] for r in rows), "of": len(rows)}
-            result["chain"] = {**stats(chain_s), "correct": sum(r["chain_correct"] for r in rows), "of": len(rows)}
-            result["ratio_p95_ours_over_chain"] = round(o95 / c95, 3) if c95 else None
-            result["ratio_median_ours_over_chain"] = round(statistics.median(ours_s) / statistics.median(chain_s), 3)
-            result["first_over_warm_median"] = round(first / statistics.median(ours_s), 2)
-            result["rows"] = rows
+            if not args.skip_compare:
+                compare(result, client, svc, server, chunks, items, settings, first)
             qs = [it["question"] for it in items if it["expect"] == "answer"]
+            if args.load_status:
+                qs = [q for q in qs if our_draft(client, q)[2].get("status") == args.load_status] or qs
+                result["load_questions"] = qs
             result["load"] = []
             for level in [int(x) for x in args.load.split(",") if x.strip()]:
                 result["load"].append(asyncio.run(load_level(svc.url, svc.key, qs, level, args.load_requests)))
@@ -358,6 +343,40 @@ def main() -> None:
     out = json.dumps(result, ensure_ascii=False, indent=2 if args.json else None)
     (home / "drafts.json").write_text(out)
     print(out)
+
+
+def compare(result: dict[str, Any], client: Any, svc: Service, server: Any, chunks: list[Any],
+            items: list[dict[str, Any]], settings: Any, first: float) -> None:
+    """Our draft and the chain, interleaved, on the same questions."""
+    pipe = svc.app.state.pipeline
+    chain = Chain(chunks, pipe.embedder, server.base_url, server.served_model_name,
+                  settings.retrieval.draft_passages)
+    chain.answer(items[0]["question"], items[0]["language"])  # its own warm-up
+    ours_s: list[float] = []
+    chain_s: list[float] = []
+    rows: list[dict[str, Any]] = []
+    for it in items:
+        dt, status, body = our_draft(client, it["question"])
+        text = str(body.get("display_text") or body.get("text") or "")
+        declined = body.get("status") in ("not_covered", "no_draft")
+        ours_s.append(dt)
+        t1 = time.perf_counter()
+        ctext = chain.answer(it["question"], it["language"])
+        chain_s.append(time.perf_counter() - t1)
+        rows.append({"id": it["id"], "expect": it["expect"], "ours_s": round(dt, 2),
+                     "ours_status": body.get("status", status), "ours_correct": correct(text, it, declined),
+                     "chain_s": round(chain_s[-1], 2),
+                     "chain_correct": correct(ctext, it, chain_declined(ctext)),
+                     "ours": text[:160], "chain": ctext[:160]})
+    o95, c95 = percentile(ours_s, 95), percentile(chain_s, 95)
+    result["ours"] = {**stats(ours_s), "correct": sum(r["ours_correct"] for r in rows), "of": len(rows)}
+    result["chain"] = {**stats(chain_s), "correct": sum(r["chain_correct"] for r in rows), "of": len(rows)}
+    result["ratio_p95_ours_over_chain"] = round(o95 / c95, 3) if c95 else None
+    result["ratio_median_ours_over_chain"] = round(statistics.median(ours_s) / statistics.median(chain_s), 3)
+    result["first_over_warm_same_question"] = round(first / ours_s[0], 2)
+    result["by_status"] = {st: stats([r["ours_s"] for r in rows if r["ours_status"] == st])
+                           for st in sorted({str(r["ours_status"]) for r in rows})}
+    result["rows"] = rows
 
 
 if __name__ == "__main__":
