@@ -70,9 +70,12 @@ class LLMSettings(BaseModel):
     max_retries: int = 2
     """Retries with backoff on connection errors, timeouts, 429 and 5xx."""
     max_context_tokens: int = 2048
-    max_concurrency: int = 4
+    max_concurrency: int | None = None
     """Model-bound requests (drafts, chat completions, summaries, escalations that ask the
-    model) served at once by one service process; ``0``: no limit. More wait in a queue."""
+    model) served at once by one service process; more wait in a queue; ``0``: no limit.
+    None: 1 on the embedded CPU server (measured: with 4 at once vLLM's batching on one
+    engine thread gave p95 7.4 s for 4 drafters, queueing in front of it 4.6 s at the same
+    throughput; docs/benchmarks.md section 6), 16 on an ``openai-compat`` server (GPUs)."""
     max_queue: int = 8
     """Requests that may wait for a slot; beyond it the service answers 503 with
     ``Retry-After`` at once (load shedding) instead of queueing for minutes."""
@@ -87,6 +90,13 @@ class LLMSettings(BaseModel):
     engine_start_timeout_s: float = 300.0
     judge_model: str | None = None
     """Model used as the ragas judge; default: ``model``."""
+
+    @property
+    def effective_max_concurrency(self) -> int:
+        """``max_concurrency``, or its default for the provider when unset."""
+        if self.max_concurrency is not None:
+            return self.max_concurrency
+        return 1 if self.provider == "embedded" else 16
 
 
 class QdrantSettings(BaseModel):

@@ -38,7 +38,7 @@ def gate_for(request: Request) -> AdmissionController:
     gate = getattr(state, "admission", None)
     if gate is None:
         llm = state.pipeline.settings.llm
-        gate = AdmissionController(llm.max_concurrency, llm.max_queue, llm.queue_timeout_s)
+        gate = AdmissionController(llm.effective_max_concurrency, llm.max_queue, llm.queue_timeout_s)
         state.admission = gate
     return gate
 

@@ -108,3 +108,12 @@ def test_model_timeouts_say_their_cause(caplog: pytest.LogCaptureFixture) -> Non
         e = translate_error(httpx.ConnectTimeout("no", request=req), base_url="http://x/v1", model="m")
     assert "timed out (connect)" in e.message and e.retryable
     assert "cause=connect" in caplog.text
+
+
+def test_default_concurrency_follows_the_provider() -> None:
+    from assist.config import Settings
+
+    assert Settings(_env_file=None, llm={"provider": "embedded"}).llm.effective_max_concurrency == 1
+    assert Settings(_env_file=None, llm={"provider": "openai-compat", "base_url": "http://x/v1"}
+                    ).llm.effective_max_concurrency == 16
+    assert Settings(_env_file=None, llm={"max_concurrency": 3}).llm.effective_max_concurrency == 3
