@@ -131,6 +131,12 @@ def _sentence_problem(sentence: str, evidence: str, *, min_support: float) -> st
     ev_tokens = _content_tokens(evidence)
     if _overlap(tokens, ev_tokens) < min_support:
         return "unsupported"
+    # Clause by clause too: an invented clause ("态度是积极的") must not ride on a clause
+    # copied from the source.
+    for clause in _clauses(sentence):
+        ct = _content_tokens(clause)
+        if len(ct) >= 3 and _overlap(ct, ev_tokens) < min_support:
+            return "unsupported"
     ev_numbers = numbers_in(evidence)
     for v in numbers_in(sentence):
         if not any(abs(v - e) < 1e-9 for e in ev_numbers):

@@ -207,6 +207,7 @@ EVIDENCE_EN = {1: "On-duty staff must not leave their post during a shift change
     ("On-duty staff can leave their post during a shift change [1].", "negation_mismatch"),
     ("Refunds take 10 business days [1].", "number_mismatch"),
     ("We will send you a free replacement phone tomorrow [1].", "unsupported"),
+    ("被告对退款安排的态度十分积极，退款审核通过后3-7个工作日内原路退回 [1]。", "unsupported"),
 ])
 def test_claim_check_removes_contradicting_and_unsupported_sentences(reply: str, reason: str) -> None:
     evidence = EVIDENCE_ZH if any("\u4e00" <= c <= "\u9fff" for c in reply) else EVIDENCE_EN
