@@ -19,6 +19,7 @@ Example:
 from __future__ import annotations
 
 import logging
+import re
 import time
 import uuid
 from collections.abc import AsyncGenerator, AsyncIterator, Callable
@@ -397,7 +398,8 @@ class AssistPipeline:
                 language: str, result: RetrievalResult, mapping: dict[str, str], *, text: str | None = None) -> Draft:
         """The drafted reply; ``text``: the claim-checked text (what was released), when given."""
         final = checked.text if text is None else text
-        used = [n for n in checked.used() if f"[{n}]" in final]
+        # The claim check may have attributed or corrected markers: read them off the final text.
+        used = list(dict.fromkeys(int(n) for n in re.findall(r"\[(\d{1,3})\]", final) if 1 <= int(n) <= len(passages)))
         # Unsupported sentences are already gone when the claim check ran (text given).
         flags = list(flags) + [f for f in checked.flags() if text is None or not f.startswith("unsupported_sentence")]
         if checked.invalid:
