@@ -519,9 +519,12 @@ class AssistPipeline:
         return result
 
     async def escalate(self, conversation: Conversation, *, category: str | None = None
-                       ) -> tuple[EscalationDecision, str]:
+                       ) -> tuple[EscalationDecision, str, Conversation]:
         """Escalation suggestion: hard rules from the tenant's matrix always win; the router
-        and (optionally) the model fill in category, sentiment and urgency."""
+        and (optionally) the model fill in category, sentiment and urgency.
+
+        Returns the decision, its id and the conversation as it was used (cut to length,
+        personal data masked): the copy to store."""
         language = self._validate(conversation)
         masked, _ = await anyio.to_thread.run_sync(self._mask_conversation, truncate_conversation(conversation))
         rules = self.registry.get(conversation.tenant)
@@ -541,7 +544,7 @@ class AssistPipeline:
             hints = await self._llm_json("escalation_hints", language, schema, masked, categories=cats)
         decision = rules.policy.decide(masked, category=category, model_hints=hints,
                                        sop_revisions=self._live_revisions(conversation.tenant))
-        return decision, str(uuid.uuid4())
+        return decision, str(uuid.uuid4()), masked
 
     def _live_revisions(self, tenant: str) -> dict[str, int]:
         if self.db is None:
@@ -565,9 +568,12 @@ class AssistPipeline:
                                                      language=language)
         return report, str(uuid.uuid4())
 
-    async def summarize(self, conversation: Conversation) -> tuple[dict[str, Any], str]:
+    async def summarize(self, conversation: Conversation) -> tuple[dict[str, Any], str, Conversation]:
         """Handover summary (issue, steps taken, promises, next action, deadline), in the
-        conversation's language. Needs the model; raises ``LLMError`` when it is down."""
+        conversation's language. Needs the model; raises ``LLMError`` when it is down.
+
+        Returns the summary, its id and the conversation as the model saw it (cut to length,
+        personal data masked): the copy to store."""
         language = self._validate(conversation)
         masked, mapping = await anyio.to_thread.run_sync(self._mask_conversation,
                                                          truncate_conversation(conversation))
@@ -592,7 +598,7 @@ class AssistPipeline:
             "next_action": text(data.get("next_action")),
             "deadline": text(data.get("deadline")) or None,
         }
-        return summary, str(uuid.uuid4())
+        return summary, str(uuid.uuid4()), masked
 
     def restore(self, draft: Draft) -> str:
         """The draft text with masked personal data put back, for display to the agent only."""

@@ -424,7 +424,7 @@ async def evaluate_golden(ctx: EvalContext, dataset: Path, *, top_k: int = 5, li
                 mrr.append(m["mrr"])
             target = None
             if escalation:
-                decision, _ = await ctx.pipeline.escalate(Conversation(tenant=tenant, turns=it.turns))
+                decision, _, _ = await ctx.pipeline.escalate(Conversation(tenant=tenant, turns=it.turns))
                 target = decision.target if decision.escalate else None
                 if it.expect == "escalate":
                     m["escalate_ok"] = float(decision.escalate)

@@ -140,26 +140,18 @@ def masked_request(turns: list[Turn], channel: str | None) -> dict[str, Any]:
     return {"turns": [{"role": t.role, "text": t.text} for t in turns], "channel": channel}
 
 
-def _masked_request(pipe, conv: Conversation) -> dict[str, Any]:
-    # Escalation and summary mask inside the pipeline but do not hand the masked turns
-    # back yet, so their stored copy is masked here.
-    texts, _ = pipe.mask_texts([t.text for t in conv.turns], tenant=conv.tenant)
-    return {"turns": [{"role": t.role, "text": m} for t, m in zip(conv.turns, texts, strict=True)],
-            "channel": conv.channel}
-
-
 @router.post("/escalation", response_model=EscalationPublic, summary="Suggest whether, to whom and by when to escalate")
 async def escalation(body: EscalationRequest, caller: AgentDep, pipe: PipelineDep, request: Request):
     conv = conversation(body, caller.tenant)
     try:
         if pipe.settings.escalation_use_llm:  # asks the model: takes a slot like a draft
-            decision, sid = await admitted(request, lambda: pipe.escalate(conv, category=body.category))
+            decision, sid, used = await admitted(request, lambda: pipe.escalate(conv, category=body.category))
         else:
-            decision, sid = await pipe.escalate(conv, category=body.category)
+            decision, sid, used = await pipe.escalate(conv, category=body.category)
     except ClientGone:
         return gone_response()
     out = EscalationPublic(id=sid, **decision.model_dump())
-    await record_async(request, caller.tenant, "escalation", sid, lambda: _masked_request(pipe, conv),
+    await record_async(request, caller.tenant, "escalation", sid, lambda: masked_request(used.turns, conv.channel),
                        out.model_dump(mode="json"))
     if getattr(request.app.state, "metrics", None):
         request.app.state.metrics.escalations.labels(target=str(decision.target if decision.escalate else "none")).inc()
@@ -182,10 +174,10 @@ async def qa(body: QARequest, caller: AgentDep, pipe: PipelineDep, request: Requ
 async def summary(body: ConversationIn, caller: AgentDep, pipe: PipelineDep, request: Request):
     conv = conversation(body, caller.tenant)
     try:
-        s, sid = await admitted(request, lambda: pipe.summarize(conv))
+        s, sid, used = await admitted(request, lambda: pipe.summarize(conv))
     except ClientGone:
         return gone_response()
     out = SummaryPublic(id=sid, **s)
-    await record_async(request, caller.tenant, "summary", sid, lambda: _masked_request(pipe, conv),
+    await record_async(request, caller.tenant, "summary", sid, lambda: masked_request(used.turns, conv.channel),
                        out.model_dump(mode="json"))
     return out
