@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import socket
 import threading
 import time
@@ -55,7 +56,17 @@ def reply_fn(messages: list[ChatMessage], settings: GenSettings) -> str:
             return json.dumps({"category": cats[0], "sentiment": "neutral", "urgency": "normal", "reason": "test"})
         return "{}"
     last = messages[-1].content if messages else ""
-    if "English" in last or any("a" <= ch <= "z" for ch in last[-200:]):
+    english = "English" in last or any("a" <= ch <= "z" for ch in last[-200:])
+    q = re.findall(r"^(?:问题：|Question: ?)(.*)$", last, re.M)
+    if not re.search(r"退款|refund", q[-1] if q else last[-200:], re.I):
+        # Any other question: restate passage [1]'s first sentence, so the claim check keeps it.
+        if m := re.search(r"^\[1\] [^:：\n]*[:：] ?(.+)$", last, re.M):
+            text = re.split(r"答：|\bA: ", m.group(1), maxsplit=1)[-1].strip()  # an FAQ: its answer
+            first = re.split(r"(?<=[。！？!?])|(?<=\.)\s", text, maxsplit=1)[0].strip()
+            zh = re.search(r"[\u4e00-\u9fff]", first)
+            end = first[-1] if first[-1:] in ("。", "！", "？", ".", "!", "?") else ("。" if zh else ".")
+            return first.rstrip("。！？.!?") + " [1]" + end
+    if english:
         return "Refunds reach the original payment method within 3-7 business days [1]."
     return "退款会在3-7个工作日内原路退回[1]。"
 

@@ -19,8 +19,9 @@ pytestmark = [pytest.mark.integration, pytest.mark.slow]
 PHONE = "13812345678"
 QUESTION = f"退款多久能到账？我的订单已经取消了，电话{PHONE}"
 # The model echoes the placeholder of the customer's phone and cites a passage it was not
-# given ([9]): the client must get the phone number back and never see [9].
-REPLY = "您登记的电话[PHONE_1]已记录，退款审核通过后 3-7 个工作日原路退回到您的支付账户[1][9]。\n信用卡以发卡机构入账时间为准[9]。"
+# given ([9]): the client must get the phone number back and never see [9]. Both sentences
+# restate the refund FAQ, so the claim check keeps them.
+REPLY = "您好（[PHONE_1]），退款审核通过后 3-7 个工作日原路退回到您的支付账户[1][9]。\n信用卡以发卡机构入账时间为准[9]。"
 
 
 @contextmanager
