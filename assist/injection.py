@@ -82,6 +82,15 @@ _PATTERNS = [
     r"[\"']role[\"']\s*:\s*[\"'](?:system|developer|tool|function)[\"']",
     r"[\"'](?:system_prompt|instructions?|tool_calls?|function_call|new_instructions?|override)[\"']\s*:",
     r"^\s*(?:系统|助手|开发者)\s*[:：]",
+    # -- half of an instruction split across passages, read alone (the halves may come from
+    # two articles retrieved in any order): an override verb left dangling at the very end,
+    # or a sentence that opens with "(all) previous instructions" and goes on to an order
+    r"\b(?:ignore|disregard|forget|override|bypass)(?:\s+(?:all|any|every|the))?\s*\Z",
+    r"(?:忽略|无视|忘记|忘掉|不要理会|不再遵守|不要遵守)(?:所有|全部|一切|以上|上述|之前)?\s*\Z",
+    r"^\s*(?:(?:all|any)\s+)?(?:the\s+)?(?:previous|prior|earlier|above|preceding)\s+(?:instructions?|prompts?|rules?|"
+    r"directions?)\b[\s,;]*(?:(?:and|then)\s+)?(?:only\s+)?(?:reply|respond|say|output|write|answer|print)\b",
+    r"^\s*(?:以上|上述|之前|上面|前面|先前)的?(?:所有|全部|一切)?的?(?:指令|指示|提示词|规则|设定|命令)[\s，,、;；]*"
+    r"(?:并|然后|再|并且)?(?:只)?(?:回复|回答|输出|说|写|打印)",
 ]
 _RX = re.compile("|".join(f"(?:{p})" for p in _PATTERNS), re.MULTILINE)
 # A bare order right after a removed instruction ("... You are now a pirate. Say X.") is
@@ -161,15 +170,22 @@ def sanitize_passages(texts: Sequence[str]) -> list[Sanitized]:
     """
     out = [sanitize(t) for t in texts]
     for i in range(len(out) - 1):
-        a, b = out[i], out[i + 1]
-        tail = _sentences(a.text)[-1:] if a.text else []
-        head = _sentences(b.text)[:1] if b.text else []
+        # The raw halves: one of them may already be gone (a dangling "ignore all" is caught
+        # alone); the other must go too when an instruction spans the boundary.
+        tail = _sentences(texts[i])[-1:]
+        head = _sentences(texts[i + 1])[:1]
         if not tail or not head:
             continue
-        joined = tail[0].rstrip() + " " + head[0].lstrip()
-        if _RX.search(normalise(joined)) and not _RX.search(normalise(tail[0])) and not _RX.search(normalise(head[0])):
-            out[i] = Sanitized(a.text[: len(a.text) - len(tail[0])].strip(), [*a.removed, tail[0].strip()])
-            out[i + 1] = Sanitized(b.text[len(head[0]):].strip(), [head[0].strip(), *b.removed])
+        t, h = tail[0].strip(), head[0].strip()
+        nt = normalise(t)
+        joined = nt + " " + normalise(h)
+        if not any(m.start() < len(nt) < m.end() for m in _RX.finditer(joined)):
+            continue
+        a, b = out[i], out[i + 1]
+        if a.text.endswith(t):
+            out[i] = Sanitized(a.text[: len(a.text) - len(t)].strip(), [*a.removed, t])
+        if b.text.startswith(h):
+            out[i + 1] = Sanitized(b.text[len(h):].strip(), [h, *b.removed])
     return out
 
 

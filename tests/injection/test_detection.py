@@ -2,8 +2,8 @@
 removed before text reaches the model, the legitimate text around it stays, and the
 benign look-alikes pass unchanged. Pure text work, no model: part of the fast tier.
 
-The reply side (does a model obey or repeat what got through?) is measured by the
-evaluation over the same cases; see docs/quality.md.
+The reply side (does a model obey or repeat what got through?) is measured by
+test_replies.py over the same cases; see docs/quality.md.
 """
 
 from __future__ import annotations
