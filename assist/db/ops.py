@@ -16,7 +16,7 @@ from __future__ import annotations
 import builtins
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import (
     JSON,
@@ -27,6 +27,7 @@ from sqlalchemy import (
     Integer,
     SmallInteger,
     String,
+    Table,
     Text,
     UniqueConstraint,
     bindparam,
@@ -174,10 +175,11 @@ class OpsAlert(Base):
     """1 once the webhook accepted the latest state change."""
 
 
-_C = OpsConversation.__table__
-_M = OpsMessage.__table__
-_F = OpsFinding.__table__
-_A = OpsAlert.__table__
+# Declarative tables typed as Table (mypy sees ``__table__`` as a FromClause).
+_C = cast(Table, OpsConversation.__table__)
+_M = cast(Table, OpsMessage.__table__)
+_F = cast(Table, OpsFinding.__table__)
+_A = cast(Table, OpsAlert.__table__)
 
 
 def _chunks(rows: Sequence[Any], n: int = BATCH) -> Iterable[Sequence[Any]]:

@@ -24,10 +24,10 @@ import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import Any, cast
 
 import httpx
-from sqlalchemy import select, update
+from sqlalchemy import Table, select, update
 from tenacity import retry, retry_if_exception, stop_after_attempt, wait_exponential
 
 from assist.db.ops import OpsAlert
@@ -38,7 +38,7 @@ from assist.ops.profile import OpsProfile, RedLine
 __all__ = ["AlertMonitor", "WebhookNotifier"]
 
 log = logging.getLogger(__name__)
-_A = OpsAlert.__table__
+_A = cast(Table, OpsAlert.__table__)  # typed as Table for mypy
 
 
 def _retryable(e: BaseException) -> bool:

@@ -165,7 +165,7 @@ def _figures(data: dict[str, Any]) -> list[tuple[str, Any]]:
     plt.rcParams["font.family"] = "sans-serif"
     plt.rcParams["font.sans-serif"] = CJK_FONTS
     figs: list[tuple[str, Any]] = []
-    days = [date.fromisoformat(r["day"]) for r in data["kpis"]["by_day"]]
+    days: list[Any] = [date.fromisoformat(r["day"]) for r in data["kpis"]["by_day"]]  # matplotlib plots dates
     by_day = data["kpis"]["by_day"]
     lines = {r["metric"]: r for r in data["red_lines"]}
     targets = {k: v["target"] for k, v in data["kpis"]["targets"].items()}

@@ -169,7 +169,7 @@ class TopicModel:
             w = str(c["week"])
             vol[int(lab)][w] += 1
             comp[int(lab)][w] += int(bool(c.get("complaint")))
-        topics = []
+        topics: list[dict[str, Any]] = []
         for t, name in zip(ids, names, strict=True):
             series = []
             rising_weeks = []
