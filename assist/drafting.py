@@ -19,6 +19,7 @@ from assist.prompts import PromptLibrary
 from assist.types import ChatMessage, Citation, GenSettings, RetrievedChunk, Turn
 
 _CITE = re.compile(r"\[(\d{1,3})\]")
+_REMOVED = {"en": "(message withheld: it held only instructions)", "zh": "（该消息只含指令，已略去）"}
 _ROLE_NAMES = {
     "en": {"customer": "Customer", "agent": "Agent", "bot": "Bot", "system": "Note"},
     "zh": {"customer": "客户", "agent": "坐席", "bot": "机器人", "system": "备注"},
@@ -27,9 +28,11 @@ _ROLE_NAMES = {
 
 def prompt_history(turns: Sequence[Turn], language: str) -> list[dict[str, str]]:
     """Turns as the prompts show them: the role named in the prompt's language, the text
-    with planted instructions removed (kept whole when nothing else would be left)."""
+    with planted instructions removed. A turn that was nothing but an instruction is shown
+    as a neutral marker, never as the raw text."""
     names = _ROLE_NAMES[language]
-    return [{"role": names.get(t.role, t.role), "text": sanitize(t.text).text or t.text} for t in turns]
+    removed = _REMOVED[language]
+    return [{"role": names.get(t.role, t.role), "text": sanitize(t.text).text or removed} for t in turns]
 
 
 @dataclass(frozen=True)
