@@ -32,6 +32,10 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 # ASSIST_TEST_TMPFS=0 keeps the system's temporary directory.
 if os.environ.get("ASSIST_TEST_TMPFS", "1") != "0" and os.path.isdir("/dev/shm") and os.access("/dev/shm", os.W_OK):
     tempfile.tempdir = "/dev/shm"
+# Tests that script a FakeChatModel with free-text replies exercise the generative draft
+# path; the product's default (auto: extractive for small models) is tested where a test
+# sets ``draft={"mode": ...}`` itself (tests/unit/evidence).
+os.environ.setdefault("ASSIST_DRAFT__MODE", "generative")
 
 import pytest  # noqa: E402
 
