@@ -26,6 +26,16 @@ RATIO_FLOOR = 8 * 1024 * 1024
 MAX_MEMBERS = 10_000
 MAX_PDF_PAGES = 5_000
 """Pages of one PDF (counting them reads only the cross-reference table)."""
+MAX_TABLE_ROWS = 100_000
+"""Rows of one CSV/XLSX/JSONL table (a Q&A table or a BEIR corpus; the largest public corpus
+we evaluate on has 12,039)."""
+
+
+def check_rows(count: int, *, name: str) -> None:
+    """Refuse a table as soon as it passes :data:`MAX_TABLE_ROWS` rows (read row by row, so a
+    huge table fails fast instead of being read whole)."""
+    if count > MAX_TABLE_ROWS:
+        raise InputError(f"{name}: more than {MAX_TABLE_ROWS} rows; split the table into several files")
 
 
 def check_archive(path: Path, *, name: str) -> None:

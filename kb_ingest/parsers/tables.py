@@ -14,6 +14,7 @@ from typing import Any
 from assist.errors import InputError
 from assist.text import detect_language
 from assist.types import ArticleType, Block, BlockKind, ParsedArticle
+from kb_ingest import limits
 from kb_ingest.frontmatter import build_meta, sanitize_id, slug_id
 from kb_ingest.parsers.beir import beir_articles
 from kb_ingest.parsers.common import article, decode_bytes, one_line
@@ -62,7 +63,11 @@ def _read_rows(path: Path, data: bytes, rel: str) -> list[dict[str, Any]]:
             dialect: Any = csv.Sniffer().sniff(text[:4096], delimiters=",\t;")
         except csv.Error:
             dialect = csv.excel
-        return [dict(r) for r in csv.DictReader(io.StringIO(text), dialect=dialect)]
+        out = []
+        for r in csv.DictReader(io.StringIO(text), dialect=dialect):
+            out.append(dict(r))
+            limits.check_rows(len(out), name=rel)
+        return out
     if ext == ".jsonl":
         rows = []
         for n, line in enumerate(decode_bytes(data, where=rel).splitlines(), start=1):
@@ -77,6 +82,7 @@ def _read_rows(path: Path, data: bytes, rel: str) -> list[dict[str, Any]]:
             if not isinstance(row, dict):
                 raise InputError(f"{rel}: line {n} is not a JSON object")
             rows.append(row)
+            limits.check_rows(len(rows), name=rel)
         return rows
     # .xlsx
     import openpyxl
@@ -98,6 +104,9 @@ def _read_rows(path: Path, data: bytes, rel: str) -> list[dict[str, Any]]:
             if values is None or all(v is None or str(v).strip() == "" for v in values):
                 continue
             rows.append({n: ("" if v is None else v) for n, v in zip(names, values, strict=False) if n})
+            if len(rows) > limits.MAX_TABLE_ROWS:
+                wb.close()
+                limits.check_rows(len(rows), name=rel)
     wb.close()
     return rows
 

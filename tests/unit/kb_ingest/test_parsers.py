@@ -516,3 +516,19 @@ def test_wrapped_pdf_lines_join_without_spaces_between_chinese_characters() -> N
     assert plain_text_to_markdown(text, join_wrapped=True) == (
         "退款审核通过后原路退回。\n\nRefunds are returned in 3 days."
     )
+
+
+@pytest.mark.parametrize("name, body", [
+    ("big.csv", "question,answer\n" + "".join(f"q{i},a{i}\n" for i in range(6))),
+    ("big.jsonl", "".join(f'{{"question": "q{i}", "answer": "a{i}"}}\n' for i in range(6))),
+])
+def test_a_table_past_the_row_limit_fails_fast_with_a_clear_error(tmp_path, monkeypatch, name, body):
+    from assist.errors import InputError
+    from kb_ingest import limits
+    from kb_ingest.parsers import parse_file
+
+    monkeypatch.setattr(limits, "MAX_TABLE_ROWS", 5)
+    path = tmp_path / name
+    path.write_text(body, encoding="utf-8")
+    with pytest.raises(InputError, match="more than 5 rows"):
+        parse_file(path, root=tmp_path, max_bytes=1_000_000)
