@@ -130,6 +130,25 @@ class TenantRegistry:
         """The tenant's masker: the generic detectors plus the profile's patterns (one per tenant)."""
         return self.get(tenant).masker
 
+    def log_masker(self) -> PiiMasker:
+        """A masker for the service's logs: the generic detectors plus the identifier patterns
+        of every tenant configured in the directory (a log record carries no tenant; logs are
+        read by operators, never shown to another tenant). A tenant whose files fail to load
+        is skipped here and reported when it is used."""
+        merged: dict[str, list[str]] = {}
+        root = Path(self.directory)
+        names = sorted(p.name for p in root.iterdir() if p.is_dir()) if root.is_dir() else []
+        for name in names:
+            if not _TENANT_RE.match(name):
+                continue
+            try:
+                patterns = self.profile(name).pii_extra_patterns()
+            except Exception:  # noqa: BLE001 - a broken tenant must not take logging down
+                continue
+            for kind, rx in patterns.items():
+                merged.setdefault(kind, []).append(f"(?:{rx})")
+        return PiiMasker({kind: "|".join(rxs) for kind, rxs in merged.items()})
+
     def checker(self, tenant: str, masker: PiiMasker | None = None) -> QualityChecker:
         """The tenant's quality checker (its rubric, masker, sentiment terms and phrasebook)."""
         rules = self.get(tenant)

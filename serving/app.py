@@ -62,7 +62,7 @@ class _ServicePiiFilter(logging.Filter):
         return self.inner.filter(record)
 
 
-def _install_log_filter() -> None:
+def _install_log_filter(masker: Any = None) -> None:
     """Mask personal data in every log record of the process.
 
     A filter on the root logger does not see records propagated from child loggers, and
@@ -76,8 +76,10 @@ def _install_log_filter() -> None:
         return
     factory = logging.getLogRecordFactory()
     if getattr(factory, "_assist_pii", False):
+        if masker is not None:  # installed before the tenants were known: widen its patterns
+            factory._assist_filter.inner.masker = masker  # type: ignore[attr-defined]
         return
-    f = _ServicePiiFilter(PiiLogFilter())
+    f = _ServicePiiFilter(PiiLogFilter(masker))
 
     def masking_factory(*args: Any, **kwargs: Any) -> logging.LogRecord:
         record = factory(*args, **kwargs)
@@ -88,6 +90,7 @@ def _install_log_filter() -> None:
         return record
 
     masking_factory._assist_pii = True  # type: ignore[attr-defined]
+    masking_factory._assist_filter = f  # type: ignore[attr-defined]
     logging.setLogRecordFactory(masking_factory)
     root = logging.getLogger()
     for h in root.handlers:
@@ -119,6 +122,7 @@ def create_app(settings: Settings, *, llm: ChatModel | None = None, pipeline: An
         async with open_runtime(settings, llm=llm, pipeline=pipeline) as rt:
             pipe = rt.pipeline
             pipe.on_event = metrics.on_event
+            _install_log_filter(pipe.registry.log_masker())  # every tenant's identifier patterns
             app.state.runtime = rt
             app.state.db = rt.db
             app.state.pipeline = pipe

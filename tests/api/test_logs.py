@@ -36,3 +36,15 @@ def test_no_personal_data_in_logs(service: Service, caplog: pytest.LogCaptureFix
     access = [r for r in caplog.records if r.name == "uvicorn.access" and isinstance(r.args, tuple)]
     assert access
     assert all(AccessFormatter("%(request_line)s %(status_code)s").format(r) for r in access)
+
+
+def test_tenant_identifier_patterns_are_masked_in_logs(service: Service, caplog: pytest.LogCaptureFixture) -> None:
+    """Log records carry no tenant: the service's log masker holds every configured tenant's
+    identifier patterns (nova's order numbers, the bank's customer numbers)."""
+    caplog.set_level(logging.DEBUG)
+    order, account = "NV202411220001", "LT1234567890"
+    with service.client() as c:
+        assert c.get("/healthz").status_code == 200
+    logging.getLogger("serving").warning("order %s account %s", order, account)
+    out = caplog.text + "".join(str(r.msg) + repr(r.args) for r in caplog.records)
+    assert order not in out and account not in out, out[-500:]
