@@ -36,13 +36,15 @@ def _trim(text: str, s: int, e: int) -> Span:
     return s, e
 
 
-def sentence_spans(text: str) -> list[Span]:
-    """Sentence spans, each including its end punctuation, in order."""
+def _split_spans(text: str, boundary: re.Pattern[str], *, keep_boundary: bool) -> list[Span]:
+    """Trimmed, non-empty spans between the matches of ``boundary``; each span ends after its
+    boundary (``keep_boundary``) or before it."""
     out: list[Span] = []
     pos = 0
-    for m in _SENTENCE_END.finditer(text):
-        if m.end() > pos:
-            s, e = _trim(text, pos, m.end())
+    for m in boundary.finditer(text):
+        end = m.end() if keep_boundary else m.start()
+        if end > pos:
+            s, e = _trim(text, pos, end)
             if s < e:
                 out.append((s, e))
         pos = m.end()
@@ -51,6 +53,11 @@ def sentence_spans(text: str) -> list[Span]:
         if s < e:
             out.append((s, e))
     return out
+
+
+def sentence_spans(text: str) -> list[Span]:
+    """Sentence spans, each including its end punctuation, in order."""
+    return _split_spans(text, _SENTENCE_END, keep_boundary=True)
 
 
 def sentences(text: str) -> list[str]:
@@ -60,19 +67,7 @@ def sentences(text: str) -> list[str]:
 
 def clause_spans(text: str) -> list[Span]:
     """Clause spans between sentence ends, commas and colons, without the punctuation."""
-    out: list[Span] = []
-    pos = 0
-    for m in _CLAUSE_END.finditer(text):
-        if m.start() > pos:
-            s, e = _trim(text, pos, m.start())
-            if s < e:
-                out.append((s, e))
-        pos = m.end()
-    if pos < len(text):
-        s, e = _trim(text, pos, len(text))
-        if s < e:
-            out.append((s, e))
-    return out
+    return _split_spans(text, _CLAUSE_END, keep_boundary=False)
 
 
 def span_containing(spans: list[Span], pos: int) -> Span:
