@@ -47,12 +47,12 @@ def cited_reply(messages: list[ChatMessage], settings: GenSettings) -> str:
     prompt = "\n".join(m.content for m in messages)
     phone = re.search(r"\[PHONE_\d+\]", prompt)
     if re.search(r"[\u4e00-\u9fff]", messages[-1].content):
-        # Both sentences restate the retrieved FAQ and SOP, so the claim check keeps them.
-        return ("您好，非常抱歉物流延迟给您带来不便。订单延迟超过 3 天，我们会为您发放 20 元优惠券作为补偿 [1]。"
-                "其他形式的补偿需主管审批，审批后我们会回电给您" + (f"（{phone.group(0)}）" if phone else "") + " [2]。")
+        # Both claims restate the retrieved FAQ nearly word for word, so the claim check keeps them.
+        return ("您好，非常抱歉物流延迟给您带来不便。按承诺时效延迟超过 3 天的订单，客服可为您发放一张 20 元无门槛优惠券 [1]。"
+                "其他形式的补偿需主管审批" + (f"（{phone.group(0)}）" if phone else "") + " [1]。")
     return ("Sorry for the delay. For delays over 3 days we add a 5 USD coupon to your account [1]. "
-            "Any other compensation needs supervisor approval, and we will call you back"
-            + (f" on {phone.group(0)}" if phone else "") + " once it is approved [2].")
+            "Other compensation needs supervisor approval"
+            + (f" (we will call you on {phone.group(0)})" if phone else "") + " [2].")
 
 
 LLM_MODE: dict[str, bool] = {"down": False}
