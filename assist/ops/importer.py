@@ -254,7 +254,12 @@ class Importer:
         return report
 
     def import_one(self, tenant: str, conv: ConversationIn) -> ImportReport:
-        self._check(conv)
+        """Store one conversation (the live endpoint). A conversation that fails the checks is
+        an :class:`InputError` (a 4xx for the sender), not a server error."""
+        try:
+            self._check(conv)
+        except ValueError as e:
+            raise InputError(str(e)) from e
         report = ImportReport(tenant=tenant, received=1)
         self._flush(tenant, [(1, conv)], report)
         return report

@@ -64,6 +64,10 @@ def test_roles_tenants_and_bad_input(client: TestClient) -> None:
     err = assert_envelope(client.post("/v1/ops/conversations", json=bad, headers=_h(client, "bot")), 422)
     assert "time zone" in err["message"]
     assert_envelope(client.post("/v1/ops/conversations", json={"id": "x"}, headers=_h(client, "bot")), 422)
+    backwards = conv("backwards")
+    backwards["turns"][1]["ts"] = "2026-11-03T08:00:00+08:00"  # before the customer's first message
+    err = assert_envelope(client.post("/v1/ops/conversations", json=backwards, headers=_h(client, "bot")), 400)
+    assert "time order" in err["message"]
     client.post("/v1/ops/conversations", json=conv("nova-only"), headers=_h(client, "bot"))
     assert_envelope(client.get("/v1/ops/conversations/nova-only", headers=_h(client, "supervisor", "acme")), 404)
     assert_envelope(client.get("/v1/ops/kpis?by=planet", headers=_h(client, "supervisor")), 400)
