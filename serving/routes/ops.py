@@ -109,8 +109,9 @@ async def get_kpis(caller: ReaderDep, ops: OpsDep, by: Annotated[list[str] | Non
 async def list_conversations(
     caller: ReaderDep, ops: OpsDep, day: date | None = None, month: str | None = None, agent: str | None = None,
     queue: str | None = None, channel: str | None = None, check: str | None = None,
-    complaint: bool | None = None, passed: bool | None = None, topic: int | None = None,
-    limit: Annotated[int, Query(ge=1, le=500)] = 50, offset: Annotated[int, Query(ge=0)] = 0,
+    complaint: bool | None = None, passed: bool | None = None,
+    topic: Annotated[int | None, Query(ge=0, le=2**31 - 1)] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50, offset: Annotated[int, Query(ge=0, le=2**31 - 1)] = 0,
 ) -> dict[str, Any]:
     return await anyio.to_thread.run_sync(lambda: ops.conversations(
         caller.tenant, day=day, month=month, agent=agent, queue=queue, channel=channel, check=check,
