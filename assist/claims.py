@@ -49,7 +49,12 @@ _CLAUSE = re.compile(r"[，,、；;：:。！？!?\n]+|\.(?=\s|$)")
 
 # Negation: longer markers first so 不得 counts once; words that contain a negation
 # character without negating (不仅 "not only", 无论 "whatever") are masked first.
-_ZH_NOT_NEGATION = re.compile(r"不仅|不但|不论|不管|不久|不断|不少|不错|无论|毫无疑问|不一定要")
+# Words that contain 不/无/非/未/别 but do not negate the sentence (非常 "very", 不便
+# "inconvenience", 无线 "wireless", 无门槛 "no minimum spend", 无理由退货 "no-reason returns").
+_ZH_NOT_NEGATION = re.compile(
+    r"不仅|不但|不论|不管|不久|不断|不少|不错|不便|无论|毫无疑问|不一定要|非常|无线|无门槛|无理由|无忧|"
+    r"未来|特别|区别|分别|类别|级别|识别|别人|别的"
+)
 _ZH_NEGATION = re.compile(r"不得|不能|不可|不要|不用|不会|不准|不予|不允许|禁止|严禁|无法|无须|无需|没有|并非|不|没|未|勿|别|非|无")
 _EN_NEGATION = re.compile(
     r"\b(?:not|no|never|cannot|nor|neither|without|none|nothing|prohibited|forbidden)\b|n't\b", re.I
@@ -75,6 +80,8 @@ def negation_count(text: str) -> int:
     Example:
         >>> negation_count("值班人员不得离开"), negation_count("You must not leave"), negation_count("不仅如此")
         (1, 1, 0)
+        >>> negation_count("非常抱歉给您带来不便，我们会发放一张无门槛优惠券")
+        0
     """
     t = _ZH_NOT_NEGATION.sub(" ", _nfkc(text))
     return len(_ZH_NEGATION.findall(t)) + len(_EN_NEGATION.findall(t))

@@ -225,6 +225,15 @@ def test_claim_check_keeps_supported_sentences_and_courtesy() -> None:
     assert report.supported == 1 and report.text.startswith("Thanks for waiting.")
 
 
+def test_words_that_only_contain_a_negation_character_do_not_flip_polarity() -> None:
+    # 非常 "very", 不便 "inconvenience", 无门槛 "no minimum spend", 无线 "wireless"
+    evidence = {1: "订单延迟超过3天的，可发放一张20元无门槛优惠券。无线耳机保修一年。"}
+    report = check_claims("非常抱歉给您带来不便。订单延迟超过3天的，可发放一张20元优惠券 [1]。耳机保修一年 [1]。", evidence)
+    assert report.supported == 2, report.flags
+    assert not any("negation_mismatch" in f for f in report.flags)
+    assert check_claims("订单延迟超过3天的，不能发放优惠券 [1]。", evidence).supported == 0
+
+
 def test_a_wrong_citation_is_corrected_when_another_passage_supports_the_sentence() -> None:
     evidence = {1: "Check the order number first.", 2: "Refunds take 3-7 business days."}
     report = check_claims("Refunds take 3-7 business days [1].", evidence)
