@@ -20,6 +20,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from assist.config import SparseSettings
+from assist.text.cjk import CJK_RANGES
 from assist.types import SparseVector
 
 if TYPE_CHECKING:
@@ -37,7 +38,7 @@ ZH_STOP_WORDS: frozenset[str] = frozenset(
     "我 你 您 他 她 它 我们 你们 他们 请 请问 一下 一个 有 没 把 被 给 让 就是 还是 可以 能 会 要".split()
 )
 
-_CJK = r"\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
+_CJK = CJK_RANGES
 # A run of CJK ideographs, or a run of latin letters/digits (ASCII after NFKC).
 _RUN = re.compile(rf"[{_CJK}]+|[a-z0-9]+")
 _IS_CJK = re.compile(rf"[{_CJK}]")

@@ -7,6 +7,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from assist.text.cjk import count_cjk, is_cjk
+
 
 class FakeEmbedder:
     """Hash-based, unit-norm vectors; counts calls so tests can assert batching.
@@ -64,6 +66,6 @@ class FakeEmbedder:
 
     def count_tokens(self, text: str) -> int:
         """Whitespace words plus CJK characters: a rough stand-in for a real tokenizer."""
-        cjk = sum(1 for ch in text if "\u3400" <= ch <= "\u9fff" or "\uf900" <= ch <= "\ufaff")
-        words = len("".join(" " if "\u3400" <= ch <= "\u9fff" else ch for ch in text).split())
+        cjk = count_cjk(text)
+        words = len("".join(" " if is_cjk(ch) else ch for ch in text).split())
         return cjk + words if text.strip() else 0
