@@ -241,6 +241,24 @@ class DraftSettings(BaseModel):
     model name (``qwen2.5-0.5b-instruct`` -> 0.5; no size in the name counts as small)."""
     generative_min_params_b: float = 7.0
     """``auto`` drafts generatively from this model size up."""
+    related_max: int = Field(default=3, ge=0, le=10)
+    """Related content beside a draft (``assist/related.py``): at most this many articles
+    and FAQ entries the customer could be sent, never ones the draft cites; 0: off."""
+    related_margin: float = Field(default=0.05, ge=0.0, le=1.0)
+    """A related suggestion must reach the tenant's coverage threshold and have a dense
+    cosine within this of the conversation's best match: never padded with unrelated
+    articles (no suggestion is a valid answer)."""
+    related_search: bool = True
+    """One extra hybrid search over the customer's recent turns (in the conversation's
+    language, sendable types only, FAQ entries of one article counted separately); False:
+    only the draft's own retrieval results (no extra work)."""
+    related_customer_turns: int = Field(default=6, ge=1, le=50)
+    """Customer turns the extra search reads (the conversation's customer side, not only
+    the last question)."""
+    related_types: list[Literal["faq", "manual", "policy", "sop"]] = ["faq", "manual", "policy"]
+    """Article types a customer may be sent (internal SOPs and phrasebooks are not, by default)."""
+    related_snippet_chars: int = Field(default=160, ge=20, le=2000)
+    """A suggestion's snippet (an FAQ answer, or the best passage) is cut to about this size."""
     evidence_chunks: int = Field(default=4, ge=1, le=20)
     """Retrieved chunks whose sentences are candidate evidence."""
     extra_article_chunks: int = Field(default=2, ge=0, le=20)

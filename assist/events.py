@@ -2,8 +2,13 @@
 
 ``AssistPipeline.draft_events`` yields, in order::
 
-    SourcesEvent ─► DeltaEvent* ─► DoneEvent
+    SourcesEvent ─► DeltaEvent* ─► RelatedEvent ─► DoneEvent
                                 └► ErrorEvent      (a failure after the sources went out)
+
+``RelatedEvent`` (articles and FAQ entries related to the conversation, not cited by the
+draft; ``assist/related.py``) comes once the draft's text is complete, before ``done``, and
+only when related content is on (``draft.related_max > 0``); ``done``'s draft carries the
+same list, so a client that stops at ``done`` misses nothing.
 
 The draft SSE route (``serving/routes/assist.py``) and the OpenAI-compatible stream
 (``serving/routes/chat.py``) only render these; the non-streaming paths consume the same
@@ -33,7 +38,7 @@ from dataclasses import dataclass, field
 from typing import ClassVar
 
 from assist.errors import AssistError
-from assist.types import Draft, RetrievedChunk, Turn
+from assist.types import Draft, RelatedArticle, RetrievedChunk, Turn
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +64,15 @@ class DeltaEvent:
 
 
 @dataclass(frozen=True, slots=True)
+class RelatedEvent:
+    """Articles and FAQ entries the customer could be sent, beside the draft (may be empty)."""
+
+    type: ClassVar[str] = "related"
+    draft_id: str
+    related: list[RelatedArticle]
+
+
+@dataclass(frozen=True, slots=True)
 class DoneEvent:
     """The final draft; its text is the concatenation of the deltas."""
 
@@ -77,4 +91,4 @@ class ErrorEvent:
     error: AssistError
 
 
-DraftEvent = SourcesEvent | DeltaEvent | DoneEvent | ErrorEvent
+DraftEvent = SourcesEvent | DeltaEvent | RelatedEvent | DoneEvent | ErrorEvent

@@ -4,8 +4,9 @@
                                                                    ├─► LLM draft ─► check each sentence
                                                                    └─► not covered ─► gap log
 
-Drafts come out as typed events (``assist/events.py``): sources, checked deltas, done (or
-error), the same for the JSON, SSE and OpenAI-compatible transports.
+Drafts come out as typed events (``assist/events.py``): sources, checked deltas, related
+content (``assist/related.py``), done (or error), the same for the JSON, SSE and
+OpenAI-compatible transports.
 
 Construction is explicit (``AssistPipeline.from_settings(settings)``); the API, the CLI and
 the evaluation harness get theirs from :func:`assist.runtime.open_runtime`, which also owns
@@ -23,7 +24,7 @@ import re
 import time
 import uuid
 from collections.abc import AsyncGenerator, AsyncIterator, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import anyio
@@ -43,7 +44,7 @@ from assist.drafting import (
 from assist.embedders import make_embedder
 from assist.embedders.base import Embedder
 from assist.errors import AssistError, InputError, LLMError, NotFoundError
-from assist.events import DeltaEvent, DoneEvent, DraftEvent, ErrorEvent, SourcesEvent
+from assist.events import DeltaEvent, DoneEvent, DraftEvent, ErrorEvent, RelatedEvent, SourcesEvent
 from assist.evidence import (
     NO_SUPPORTED_CLAIM,
     ClaimFilter,
@@ -56,6 +57,7 @@ from assist.llm import make_chat_model
 from assist.llm.base import ChatModel
 from assist.privacy import PiiMasker
 from assist.prompts import PromptLibrary
+from assist.related import RelatedFinder
 from assist.rerank import make_reranker, make_rewriter
 from assist.retrieval import RetrievalResult, Retriever
 from assist.sparse import SparseEncoder
@@ -73,6 +75,7 @@ from assist.types import (
     GenSettings,
     Language,
     QAReport,
+    RelatedArticle,
     RetrievedChunk,
     SearchFilter,
     Turn,
@@ -99,6 +102,7 @@ class AssistPipeline:
     None: each tenant's profile display name (:meth:`company_for`)."""
     _writer: DraftWriter = field(init=False)
     _evidence: EvidenceDrafter = field(init=False)
+    _related: RelatedFinder = field(init=False)
     _routing_embedder: Embedder | None = None
     on_event: Callable[[str, dict[str, Any]], None] | None = None
     """Metrics hook: ``on_event(name, fields)`` (the service feeds Prometheus with it)."""
@@ -110,6 +114,7 @@ class AssistPipeline:
                                          use_model=selection_mode(self.settings) == "model")
         if self.tenants is None:
             self.tenants = TenantRegistry(self.settings.tenants_dir)
+        self._related = RelatedFinder(self.retriever, self.settings.draft)
 
     @classmethod
     def from_settings(
@@ -315,10 +320,29 @@ class AssistPipeline:
         yield SourcesEvent(draft_id=draft_id, sources=result.chunks, covered=result.covered, language=language)
         try:
             async for event in self._draft_body(draft_id, conversation.tenant, language, turns, mapping, result):
+                if isinstance(event, DoneEvent) and self._related.enabled:  # related content, then done
+                    related = await self._related_for(conversation.tenant, language, turns, result, event.draft)
+                    yield RelatedEvent(draft_id=draft_id, related=related)
+                    event = replace(event, draft=event.draft.model_copy(update={"related": related}))
                 yield event
         except AssistError as e:
             self._emit("draft", status="error")
             yield ErrorEvent(error=e)
+
+    async def _related_for(self, tenant: str, language: str, turns: list[Turn], result: RetrievalResult,
+                           draft: Draft) -> list[RelatedArticle]:
+        """Articles and FAQ entries related to the conversation, not cited by ``draft``
+        (``assist/related.py``); empty, never an error, when the search fails."""
+        started = time.perf_counter()
+        try:
+            related = await self._related.find(tenant=tenant, language=language, turns=turns, result=result,
+                                               citations=draft.citations, sources=draft.sources,
+                                               link=self.registry.profile(tenant).article_link)
+        except AssistError as e:
+            log.warning("related content unavailable: %s", e.message)
+            related = []
+        self._emit("related", seconds=time.perf_counter() - started, count=len(related))
+        return related
 
     async def _draft_body(self, draft_id: str, tenant: str, language: str, turns: list[Turn],
                           mapping: dict[str, str], result: RetrievalResult) -> AsyncIterator[DraftEvent]:

@@ -113,6 +113,14 @@ class WidgetStrings(_Strict):
 
     paste_placeholder: str | None = Field(default=None, max_length=1000)
     """The example conversation in the paste box (one turn per line)."""
+    related_title: str | None = Field(default=None, max_length=100)
+    """Heading of the related-content list beside a draft ("相关文章" / "Related articles")."""
+    related_insert_link: str | None = Field(default=None, max_length=100)
+    """Button that adds a related article's link to the reply."""
+    related_insert_snippet: str | None = Field(default=None, max_length=100)
+    """Button that adds a related article's short extract to the reply."""
+    related_matched: str | None = Field(default=None, max_length=100)
+    """Label before the words that made an article related ("匹配" / "Matched")."""
 
 
 def _upper_kinds(v: dict[str, list[str]]) -> dict[str, list[str]]:
@@ -149,6 +157,10 @@ class TenantProfile(_Strict):
     forbidden_words: dict[Language, list[Text]] = Field(default_factory=dict)
     """Added to the quality rubric's forbidden-words check."""
     widget: dict[Language, WidgetStrings] = Field(default_factory=dict)
+    article_url: str | None = Field(default=None, max_length=500, pattern=r"^https?://\S*\{article_id\}\S*$")
+    """The public link of an article, for related content the agent sends the customer:
+    ``{article_id}`` and ``{language}`` are filled in (``https://help.example.com/{language}/{article_id}``).
+    None: articles have no public link (the agent sends a short extract instead)."""
 
     @field_validator("languages")
     @classmethod
@@ -203,6 +215,15 @@ class TenantProfile(_Strict):
 
     def widget_strings(self, language: str) -> WidgetStrings:
         return self.widget.get(language) or WidgetStrings()  # type: ignore[call-overload]
+
+    def article_link(self, article_id: str, language: str) -> str | None:
+        """The public link of an article (``article_url`` filled in), or None."""
+        if not self.article_url:
+            return None
+        from urllib.parse import quote
+
+        return self.article_url.replace("{article_id}", quote(article_id, safe="")).replace(
+            "{language}", quote(language, safe=""))
 
 
 def phrase_pattern(phrase: str) -> str:

@@ -231,6 +231,31 @@ class Citation(BaseModel):
     snippet: str
 
 
+class RelatedArticle(BaseModel):
+    """An article or FAQ entry related to the conversation that the customer could be
+    sent, beside a draft and distinct from its citations (``assist/related.py``)."""
+
+    article_id: str
+    revision: int
+    chunk_id: str
+    title: str
+    """The article's title."""
+    kind: Literal["faq", "article"]
+    question: str | None = None
+    """The FAQ entry's question (``kind == "faq"`` entries of an FAQ article)."""
+    section: str = ""
+    snippet: str
+    """A short extract to send: the FAQ answer, or the best passage of the article."""
+    reference: str
+    """``article_id@revision``: what the agent's tools open (``GET /v1/articles/{id}/revisions/{rev}``)."""
+    url: str | None = None
+    """The public link, when the tenant's profile has an ``article_url`` template."""
+    score: float
+    """Dense cosine of the best matching passage against the conversation."""
+    matched: list[str] = Field(default_factory=list)
+    """Why: words the customer used that the article holds too."""
+
+
 DraftStatus = Literal["drafted", "curated", "not_covered", "no_draft"]
 
 
@@ -251,6 +276,8 @@ class Draft(BaseModel):
     flags: list[str] = Field(default_factory=list)
     invalid_citations: list[int] = Field(default_factory=list)
     detail: str | None = None
+    related: list[RelatedArticle] = Field(default_factory=list)
+    """Articles and FAQ entries related to the conversation, not among the citations."""
     masked: dict[str, str] = Field(default_factory=dict, exclude=True)
     """Placeholder -> original value; never serialised, used only to restore for display."""
 
