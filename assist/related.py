@@ -56,7 +56,8 @@ _PLACEHOLDER = re.compile(r"\[[A-Z]+_\d+\]")
 _HEADING = re.compile(r"^\s*#{1,6}\s+.*$", re.M)
 _SENTENCE_END = re.compile(r"[。！？!?]|\.(?=\s|$)")
 _CJK_RUN = re.compile(r"[\u3400-\u9fff]+")
-_WORD = re.compile(r"[a-z0-9]+")
+_WORD = re.compile(r"[a-z0-9]+(?:['\u2019][a-z]+)?")  # "hasn't" is one word (and no match)
+_EDGE_CHARS = "的了是在我您你们他她它这那和与及或就都也还而并被把给让请吗呢吧啊哦嗯个"
 
 
 def customer_side(turns: Sequence[Turn], n: int, *, max_chars: int = 1200) -> str:
@@ -99,7 +100,7 @@ def matched_terms(
             j = i + 1
             while j < len(text) and text[i : j + 1] in held:
                 j += 1
-            phrase = text[i:j]
+            phrase = text[i:j].strip(_EDGE_CHARS)  # "的订单" -> "订单", "能取消吗" -> "能取消"
             if len(phrase) >= 2 and tokenize(phrase):
                 found.append((run.start() + i, phrase))
                 i = j
@@ -107,7 +108,7 @@ def matched_terms(
                 i += 1
     for m in _WORD.finditer(said):
         w = m.group()
-        if (len(w) >= 3 or w.isdigit()) and w in words and tokenize(w):
+        if "'" not in w and (len(w) >= 3 or w.isdigit()) and w in words and tokenize(w):
             found.append((m.start(), w))
     best = sorted(found, key=lambda f: (-len(f[1]), f[0]))
     kept: list[tuple[int, str]] = []

@@ -7,7 +7,15 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from assist.types import ArticleStatus, ArticleType, Citation, EscalationDecision, Finding, Turn
+from assist.types import (
+    ArticleStatus,
+    ArticleType,
+    Citation,
+    EscalationDecision,
+    Finding,
+    RelatedArticle,
+    Turn,
+)
 
 
 class _Strict(BaseModel):
@@ -92,6 +100,9 @@ class DraftPublic(BaseModel):
     flags: list[str]
     invalid_citations: list[int] = []
     detail: str | None = None
+    related: list[RelatedArticle] = Field(default_factory=list, description=(
+        "Articles and FAQ entries related to the conversation that the customer could be sent, "
+        "best first; never the draft's citations, never padded (may be empty)."))
 
 
 class EscalationRequest(ConversationIn):

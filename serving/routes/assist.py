@@ -10,7 +10,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import StreamingResponse
 from starlette.background import BackgroundTask
 
-from assist.events import DeltaEvent, DoneEvent, ErrorEvent, SourcesEvent
+from assist.events import DeltaEvent, DoneEvent, ErrorEvent, RelatedEvent, SourcesEvent
 from assist.types import Conversation, Draft, Turn
 from serving.admission import ClientGone, admitted, gone_response, ticket
 from serving.deps import AgentDep, PipelineDep
@@ -38,7 +38,7 @@ def conversation(body: ConversationIn, tenant: str) -> Conversation:
 def draft_public(d: Draft, display_text: str) -> DraftPublic:
     return DraftPublic(id=d.id, status=d.status, language=d.language, text=d.text, display_text=display_text,
                        citations=d.citations, sources=[source_public(s) for s in d.sources], flags=d.flags,
-                       invalid_citations=d.invalid_citations, detail=d.detail)
+                       invalid_citations=d.invalid_citations, detail=d.detail, related=d.related)
 
 
 def record(request: Request, tenant: str, kind: str, suggestion_id: str, req: dict[str, Any],
@@ -70,6 +70,8 @@ DRAFT_STREAM_DOC = """With `stream: true` the answer is `text/event-stream`, the
 * `event: delta` `{"text", "display_text"}`, zero or more: whole, checked sentences (dropped
   citations are gone, attributed ones in); `text` keeps masked personal data as placeholders,
   `display_text` restores it for the agent's screen
+* `event: related` `{"draft_id", "related": [RelatedArticle]}`: articles and FAQ entries the customer
+  could be sent, not among the citations (possibly none; absent when related content is off)
 * `event: done` a `DraftPublic`: its `text`/`display_text` are the deltas joined
 * or, instead of `done`, `event: error` with the one error envelope `{"error": {"type", "code", "message"}}`
 
@@ -118,6 +120,9 @@ async def draft(body: DraftRequest, caller: AgentDep, pipe: PipelineDep, request
             async for ev in events:
                 if isinstance(ev, DeltaEvent):
                     yield sse({"text": ev.text, "display_text": ev.display_text}, "delta")
+                elif isinstance(ev, RelatedEvent):
+                    yield sse({"draft_id": ev.draft_id,
+                               "related": [r.model_dump(mode="json") for r in ev.related]}, "related")
                 elif isinstance(ev, DoneEvent):
                     yield sse((await _record_draft(request, conv, ev)).model_dump(mode="json"), "done")
                 elif isinstance(ev, ErrorEvent):

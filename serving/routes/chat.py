@@ -56,7 +56,9 @@ class ChatCompletionRequest(BaseModel):
 
 
 CHAT_DOC = """OpenAI's chat completions protocol. The answer is the knowledge base's grounded draft for
-the conversation's last user message; `citations` and `assist` are extension fields.
+the conversation's last user message; `citations` and `assist` are extension fields
+(`assist.related`: articles and FAQ entries related to the conversation, not cited; OpenAI
+clients ignore fields they do not know).
 
 `usage` counts the tokens of the request's messages and of the answer with the service's
 tokenizer (the embedder's): what the client sent and received, not the knowledge passages the
@@ -93,7 +95,8 @@ def _conversation(body: ChatCompletionRequest, tenant: str) -> Conversation:
 def _extension(d: Draft) -> dict[str, Any]:
     return {
         "citations": [c.model_dump() for c in d.citations],
-        "assist": {"draft_id": d.id, "status": d.status, "flags": d.flags},
+        "assist": {"draft_id": d.id, "status": d.status, "flags": d.flags,
+                   "related": [r.model_dump(mode="json") for r in d.related]},
     }
 
 

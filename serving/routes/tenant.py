@@ -21,6 +21,10 @@ class TenantStringsPublic(BaseModel):
     display_name: str
     paste_placeholder: str | None = Field(default=None, description="Example conversation for the paste box")
     greeting: str | None = Field(default=None, description="The phrasebook's first greeting ({agent} = the agent)")
+    related_title: str | None = Field(default=None, description="Heading of the related-articles list")
+    related_insert_link: str | None = Field(default=None, description="Button: add an article's link to the reply")
+    related_insert_snippet: str | None = Field(default=None, description="Button: add an article's extract to the reply")
+    related_matched: str | None = Field(default=None, description="Label before the words that matched")
 
 
 class TenantPublic(BaseModel):
@@ -35,9 +39,14 @@ async def tenant(caller: AnyReaderDep, pipe: PipelineDep) -> TenantPublic:
     strings = {}
     for lang in ("zh", "en"):
         greeting = profile.phrases(lang, "greeting")
+        widget = profile.widget_strings(lang)
         strings[lang] = TenantStringsPublic(
             display_name=profile.company(lang),
-            paste_placeholder=profile.widget_strings(lang).paste_placeholder,
+            paste_placeholder=widget.paste_placeholder,
             greeting=greeting[0] if greeting else None,
+            related_title=widget.related_title,
+            related_insert_link=widget.related_insert_link,
+            related_insert_snippet=widget.related_insert_snippet,
+            related_matched=widget.related_matched,
         )
     return TenantPublic(tenant=caller.tenant, languages=list(profile.languages), strings=strings)

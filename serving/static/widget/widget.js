@@ -18,7 +18,7 @@
     api: (cfg.api || location.origin).replace(/\/+$/, ""),
     hostOrigin: cfg.origin || referrerOrigin() || "*",
     lang: cfg.lang === "en" || cfg.lang === "zh" ? cfg.lang : I.detect(),
-    conv: null, draft: null, sources: [], status: null, editing: false,
+    conv: null, draft: null, sources: [], related: [], status: null, editing: false,
     feedbackSent: false, run: 0, qaSeq: 0, qa: null, esc: null, escTimer: null, panelReturn: null,
     tenant: null,
   };
@@ -84,9 +84,10 @@
     if (!state.key) { showToast(t("noKey"), true); return; }
     if (!conv || !Array.isArray(conv.turns) || !conv.turns.length) return;
     var my = ++state.run;
-    state.conv = conv; state.draft = null; state.sources = []; state.status = null; state.qa = null;
+    state.conv = conv; state.draft = null; state.sources = []; state.related = []; state.status = null; state.qa = null;
     state.feedbackSent = false; setEditing(false);
     $("qa-card").hidden = true; $("cites-card").hidden = true; $("sources-card").hidden = true;
+    $("related-card").hidden = true;
     setActions(false); showToast("");
     renderStatus();
     $("hint").textContent = t("searching"); $("hint").className = "hint";
@@ -138,10 +139,14 @@
       // display_text has the customer's masked details put back ([PHONE_1] -> the number);
       // text keeps the placeholders until done.
       box.appendChild(document.createTextNode(d.display_text != null ? d.display_text : d.text));
+    } else if (ev === "related") {
+      // Articles and FAQ entries the customer could be sent, not among the citations.
+      state.related = d.related || []; renderRelated();
     } else if (ev === "done") {
       state.draft = d; state.status = d.status; state.sources = d.sources || state.sources;
+      state.related = d.related || state.related;
       box.classList.remove("streaming"); box.setAttribute("aria-busy", "false");
-      renderDraft(); renderSources(); renderCitations(); renderStatus();
+      renderDraft(); renderSources(); renderCitations(); renderRelated(); renderStatus();
       if (d.status === "drafted" || d.status === "curated") { setActions(true); runQA(d.display_text); }
     } else if (ev === "error") {
       box.classList.remove("streaming"); box.setAttribute("aria-busy", "false");
@@ -189,6 +194,47 @@
         '<span class="snippet">' + esc(c.snippet) + "</span></button>";
       list.appendChild(li);
     });
+  }
+  // Tenant wording (its profile's widget strings) over the built-in interface strings.
+  function tstr(key, fallback) {
+    var s = state.tenant && state.tenant.strings && state.tenant.strings[state.lang];
+    return (s && s[key]) || t(fallback);
+  }
+  function renderRelated() {
+    var list = $("related"), rel = state.related || [];
+    $("related-card").hidden = !rel.length;
+    $("related-h").textContent = tstr("related_title", "related");
+    list.innerHTML = "";
+    rel.forEach(function (r, i) {
+      var li = document.createElement("li");
+      var head = r.question || r.title;
+      li.innerHTML = '<button type="button" class="open" data-related="' + i + '" aria-label="' +
+        esc(t("relatedOpen", { title: head })) + '"><span class="kind">' + esc(t(r.kind === "faq" ? "kindFaq" : "kindArticle")) +
+        "</span>" + esc(head) + (r.question ? ' <span class="muted">· ' + esc(r.title) + "</span>" : "") +
+        '<span class="snippet">' + esc(r.snippet) + "</span></button>" +
+        (r.matched && r.matched.length ? '<div class="matched muted">' + esc(tstr("related_matched", "relatedMatched")) +
+          ": " + esc(r.matched.join(state.lang === "zh" ? "、" : ", ")) + "</div>" : "") +
+        '<div class="rel-actions">' +
+        (r.url ? '<button type="button" data-related-insert="link" data-i="' + i + '">' +
+          esc(tstr("related_insert_link", "relatedInsertLink")) + "</button>" : "") +
+        '<button type="button" data-related-insert="snippet" data-i="' + i + '">' +
+        esc(tstr("related_insert_snippet", "relatedInsertSnippet")) + "</button></div>";
+      list.appendChild(li);
+    });
+  }
+  // Add a related article to the reply being written: its link, or a short extract (with the
+  // link when there is one). The reply switches to editing so the agent sees what is sent.
+  function insertRelated(r, how) {
+    if (!r || !state.draft) return;
+    var head = r.question || r.title;
+    var text = how === "link" && r.url ? head + (state.lang === "zh" ? "：" : ": ") + r.url
+      : r.snippet + (r.url ? " " + r.url : "");
+    if (!state.editing) setEditing(true);
+    var ta = $("draft-edit"), cur = ta.value.replace(/\s+$/, "");
+    ta.value = cur ? cur + "\n\n" + text : text;
+    ta.dispatchEvent(new Event("input"));
+    setActions(true);
+    showToast(t("relatedInserted"));
   }
   function renderSources() {
     var list = $("sources"), src = state.sources || [];
@@ -406,6 +452,7 @@
     if (!s) return;
     if (s.paste_placeholder) $("paste-text").placeholder = s.paste_placeholder;
     if (s.display_name) document.title = t("appTitle") + " · " + s.display_name;
+    renderRelated();
   }
 
   // ------------------------------------------------------------------ language
@@ -415,6 +462,7 @@
     applyTenant();
     if (state.editing) $("act-edit").textContent = t("done");
     if (state.draft) { if (!state.editing) renderDraft(); renderCitations(); }
+    renderRelated();
     else if (!state.conv) { $("hint").textContent = t("waitingHint"); }
     renderStatus(); renderQA(); renderEscalation();
     if (state.sources.length || state.draft) renderSources();
@@ -464,9 +512,14 @@
     showToast(t("rejected"));
   });
   document.addEventListener("click", function (e) {
-    var b = e.target.closest && e.target.closest("[data-cite],[data-source]");
+    var b = e.target.closest && e.target.closest("[data-cite],[data-source],[data-related],[data-related-insert]");
     if (!b) return;
-    if (b.hasAttribute("data-cite")) {
+    if (b.hasAttribute("data-related-insert")) {
+      insertRelated(state.related[+b.getAttribute("data-i")], b.getAttribute("data-related-insert"));
+    } else if (b.hasAttribute("data-related")) {
+      var r = state.related[+b.getAttribute("data-related")];
+      if (r) openArticle(r.article_id, r.revision, r.section, r.snippet, b);
+    } else if (b.hasAttribute("data-cite")) {
       var c = citationByNumber(+b.getAttribute("data-cite"));
       if (c) openArticle(c.article_id, c.revision, c.section, c.snippet, b);
     } else {
