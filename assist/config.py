@@ -296,6 +296,18 @@ class DraftSettings(BaseModel):
     min_evidence_lexical: float = Field(default=0.2, ge=0.0, le=1.0)
     """Not covered when the best evidence sentence (with its title) holds less than this
     share of the question's content tokens."""
+    clarify: bool = True
+    """Ask the customer which topic they mean (a clarifying question naming the candidate
+    articles) when a vague question's best evidence comes from several articles or
+    sections at nearly the same score and neither the question nor the conversation names
+    one of them (``assist/evidence.py``); False: answer from the best one."""
+    clarify_margin: float = Field(default=0.03, ge=0.0, le=1.0)
+    """Articles whose best evidence sentence scores within this of the best one compete."""
+    clarify_max_topics: int = Field(default=3, ge=2, le=6)
+    """Topics a clarifying question offers."""
+    clarify_short_tokens: int = Field(default=3, ge=0, le=20)
+    """A question with at most this many content tokens counts as vague (as does one that
+    refers to something it does not name: "this model", "the country", 这款)."""
 
 
 class RoutingSettings(BaseModel):

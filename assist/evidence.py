@@ -28,12 +28,11 @@ import json
 import logging
 import re
 import time
-import unicodedata
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from assist.claims import check_claims, check_policy
+from assist.claims import check_claims, check_policy, evidence_verdict, verdict_support
 from assist.config import DraftSettings, Settings
 from assist.drafting import Passage, prompt_history
 from assist.embedders.base import Embedder
@@ -43,6 +42,8 @@ from assist.llm.base import ChatModel
 from assist.prompts import PromptLibrary
 from assist.text import content_tokens as _content_tokens
 from assist.text import sentence_spans
+from assist.text.vague import referring_expressions
+from assist.text.yesno import is_yes_no_question, parse_yes_no, split_leading_verdict, verdict_words
 from assist.types import ChatMessage, GenSettings, RetrievedChunk, Turn
 
 __all__ = [
@@ -50,6 +51,7 @@ __all__ = [
     "EvidenceDrafter",
     "EvidenceSentence",
     "draft_mode",
+    "evidence_verdict",
     "is_yes_no_question",
     "split_sentences",
 ]
@@ -109,21 +111,6 @@ def draft_mode(settings: Settings) -> DraftMode:
 _CLAUSE_BREAK = re.compile(r"(?<=[，,；;：:、])")
 _HEADING = re.compile(r"^\s*#+\s*")
 _BULLET = re.compile(r"^\s*(?:[-*•·]|\d{1,2}[.)、])\s+")
-_YES_NO_ZH = re.compile(r"是否|有没有|有无|能否|可否|可不可以|能不能|会不会|是不是|对不对|[吗么][？?]?\s*$")
-_YES_NO_EN = re.compile(r"^\s*(?:is|are|was|were|do|does|did|can|could|will|would|should|has|have|had|may|must)\b", re.I)
-
-
-def is_yes_no_question(text: str) -> bool:
-    """Whether the question asks for a yes or a no (是否…, …吗？, "Is it ...?").
-
-    Example:
-        >>> is_yes_no_question("张某是否自愿？"), is_yes_no_question("Can I swim with it?"), is_yes_no_question("多少钱？")
-        (True, True, False)
-    """
-    t = unicodedata.normalize("NFKC", text).strip()
-    if re.search(r"什么|多少|哪|怎么|如何|为什么|几|谁", t) and not re.search(r"是否|能否|可否", t):
-        return False
-    return bool(_YES_NO_ZH.search(t) or _YES_NO_EN.match(t))
 
 
 def split_sentences(text: str, *, max_chars: int = 160) -> list[str]:
@@ -189,6 +176,13 @@ class EvidenceDraft:
     chosen: list[EvidenceSentence] = field(default_factory=list)
     detail: str | None = None
     timings: dict[str, float] = field(default_factory=dict)
+    topics: list[str] = field(default_factory=list)
+    """A clarifying question's candidate topics (status ``not_covered``, flag ``clarify``):
+    the pipeline asks the customer which one they mean."""
+
+
+CLARIFY = "clarify"
+"""Flag of a reply that asks the customer which of several topics they mean."""
 
 
 def _clean(text: str) -> tuple[str, bool]:
@@ -242,8 +236,14 @@ class EvidenceDrafter:
     sentence, with a yes/no verdict read from its polarity (no model call)."""
 
     # ------------------------------------------------------------------ evidence
-    async def gather(self, question: str, chunks: Sequence[RetrievedChunk], *, context: str | None = None,
-                     more_chunks: MoreChunks | None = None) -> Evidence:
+    async def gather(
+        self,
+        question: str,
+        chunks: Sequence[RetrievedChunk],
+        *,
+        context: str | None = None,
+        more_chunks: MoreChunks | None = None,
+    ) -> Evidence:
         """Score the sentences of the best chunks (plus more chunks of the same articles)."""
         s = self.settings
         picked = list(chunks[: s.evidence_chunks])
@@ -293,38 +293,61 @@ class EvidenceDrafter:
 
     # ------------------------------------------------------------------ selection
     def selection_schema(self, n: int, yes_no: bool) -> dict[str, Any]:
-        props: dict[str, Any] = {"evidence": {"type": "array", "items": {"type": "integer", "enum": list(range(1, n + 1))},
-                                              "maxItems": self.settings.max_selected}}
+        props: dict[str, Any] = {
+            "evidence": {
+                "type": "array",
+                "items": {"type": "integer", "enum": list(range(1, n + 1))},
+                "maxItems": self.settings.max_selected,
+            }
+        }
         required = ["evidence"]
         if yes_no:
             props["verdict"] = {"type": "string", "enum": ["yes", "no", "unclear"]}
             required.append("verdict")
-        return {"title": "evidence_selection", "type": "object", "properties": props, "required": required,
-                "additionalProperties": False}
+        return {
+            "title": "evidence_selection",
+            "type": "object",
+            "properties": props,
+            "required": required,
+            "additionalProperties": False,
+        }
 
-    def selection_messages(self, turns: Sequence[Turn], candidates: Sequence[EvidenceSentence], language: str,
-                           yes_no: bool) -> list[ChatMessage]:
+    def selection_messages(
+        self, turns: Sequence[Turn], candidates: Sequence[EvidenceSentence], language: str, yes_no: bool
+    ) -> list[ChatMessage]:
         history = prompt_history(turns[-3:-1], language) if len(turns) > 1 else []
         for h in history:
             h["text"] = h["text"][: self.settings.history_chars]
         question = prompt_history(turns[-1:], language)[0]["text"] if turns else ""
-        system = self.prompts.render("evidence_select", language, max_selected=self.settings.max_selected,
-                                     yes_no=yes_no)
-        user = self.prompts.render("evidence_select_input", language, question=question, history=history,
-                                   sentences=[{"n": i, "text": c.text} for i, c in enumerate(candidates, start=1)])
+        system = self.prompts.render(
+            "evidence_select", language, max_selected=self.settings.max_selected, yes_no=yes_no
+        )
+        user = self.prompts.render(
+            "evidence_select_input",
+            language,
+            question=question,
+            history=history,
+            sentences=[{"n": i, "text": c.text} for i, c in enumerate(candidates, start=1)],
+        )
         return [ChatMessage(role="system", content=system), ChatMessage(role="user", content=user)]
 
-    async def select(self, turns: Sequence[Turn], candidates: Sequence[EvidenceSentence], language: str
-                     ) -> tuple[list[int], str | None]:
+    async def select(
+        self, turns: Sequence[Turn], candidates: Sequence[EvidenceSentence], language: str
+    ) -> tuple[list[int], str | None]:
         """The model's choice: candidate numbers (1-based; empty = none answers) and, for a
         yes/no question, its verdict. Raises ``LLMError`` when the model is unavailable."""
         question = turns[-1].text if turns else ""
         yes_no = is_yes_no_question(question)
-        gen = GenSettings(temperature=0.0, max_tokens=self.settings.select_max_tokens,
-                          json_schema=self.selection_schema(len(candidates), yes_no),
-                          timeout_s=self.settings.select_timeout_s)
+        gen = GenSettings(
+            temperature=0.0,
+            max_tokens=self.settings.select_max_tokens,
+            json_schema=self.selection_schema(len(candidates), yes_no),
+            timeout_s=self.settings.select_timeout_s,
+        )
         started = time.perf_counter()
-        out = await self.llm.complete(self.selection_messages(turns, candidates, language, yes_no), settings=gen)
+        out = await self.llm.complete(
+            self.selection_messages(turns, candidates, language, yes_no), settings=gen
+        )
         if self.on_llm is not None:
             self.on_llm(time.perf_counter() - started, out)
         try:
@@ -353,8 +376,14 @@ class EvidenceDrafter:
             keep.add((c.passage, c.index))
             text = c.text
             short = len(text) < self.settings.short_sentence_chars
-            refers = bool(re.match(r"^(?:它|其|该|此|这|那|上述|以上|同时|此外|另外|但|但是|不过|并且|而且|"
-                                   r"it\b|this\b|that\b|these\b|those\b|they\b|then\b|also\b|but\b|however\b)", text, re.I))
+            refers = bool(
+                re.match(
+                    r"^(?:它|其|该|此|这|那|上述|以上|同时|此外|另外|但|但是|不过|并且|而且|"
+                    r"it\b|this\b|that\b|these\b|those\b|they\b|then\b|also\b|but\b|however\b)",
+                    text,
+                    re.I,
+                )
+            )
             if (short or refers) and c.index > 0:
                 keep.add((c.passage, c.index - 1))
             if text.rstrip().endswith((":", "：")):
@@ -362,8 +391,17 @@ class EvidenceDrafter:
                     keep.add((c.passage, j))
         return sorted(keep)
 
-    def compose(self, ev: Evidence, chosen: Sequence[EvidenceSentence], language: str, *,
-                verdict: str | None = None, greeting: str | None = None, closing: str | None = None) -> str:
+    def compose(
+        self,
+        ev: Evidence,
+        chosen: Sequence[EvidenceSentence],
+        language: str,
+        *,
+        verdict: str | None = None,
+        greeting: str | None = None,
+        closing: str | None = None,
+        question: str = "",
+    ) -> str:
         """The reply: evidence sentences in document order, each with its citation, lightly
         connected, with the verdict of a yes/no question first and the tenant's greeting
         and closing around it."""
@@ -387,13 +425,22 @@ class EvidenceDrafter:
             parts.append(f"{text} [{p}]{end}")
             last_passage = p
         body = ("" if zh else " ").join(parts)
-        pieces = [x for x in (greeting, verdict_text(verdict, language), body, closing) if x]
+        pieces = [x for x in (greeting, verdict_text(verdict, language, question), body, closing) if x]
         return ("" if zh else " ").join(pieces)
 
     # ------------------------------------------------------------------ drafts
-    async def extractive(self, turns: Sequence[Turn], chunks: Sequence[RetrievedChunk], language: str, *,
-                         style: Sequence[str] = (), greeting: str | None = None, closing: str | None = None,
-                         context: str | None = None, more_chunks: MoreChunks | None = None) -> EvidenceDraft:
+    async def extractive(
+        self,
+        turns: Sequence[Turn],
+        chunks: Sequence[RetrievedChunk],
+        language: str,
+        *,
+        style: Sequence[str] = (),
+        greeting: str | None = None,
+        closing: str | None = None,
+        context: str | None = None,
+        more_chunks: MoreChunks | None = None,
+    ) -> EvidenceDraft:
         """An extractive draft: at most one model call (the selection)."""
         t0 = time.perf_counter()
         question = turns[-1].text if turns else ""
@@ -401,8 +448,29 @@ class EvidenceDrafter:
         timings = {"evidence_s": time.perf_counter() - t0}
         candidates = ev.ranked[: self.settings.evidence_sentences]
         if not candidates or candidates[0].lexical < self.settings.min_evidence_lexical:
-            return EvidenceDraft("", "not_covered", ev.passages, flags=["no_evidence"], timings=timings,
-                                 detail="no sentence of the retrieved knowledge relates to the question")
+            return EvidenceDraft(
+                "",
+                "not_covered",
+                ev.passages,
+                flags=["no_evidence"],
+                timings=timings,
+                detail="no sentence of the retrieved knowledge relates to the question",
+            )
+        topics = (
+            self.ambiguous_topics(question, ev, [t.text for t in turns[:-1]])
+            if self.settings.clarify
+            else None
+        )
+        if topics is not None:
+            return EvidenceDraft(
+                "",
+                "not_covered",
+                ev.passages,
+                flags=[CLARIFY],
+                timings=timings,
+                topics=topics,
+                detail="the question fits several topics of the knowledge base nearly equally",
+            )
         verdict_flag = "model_verdict"
         if self.use_model:
             t1 = time.perf_counter()
@@ -410,81 +478,191 @@ class EvidenceDrafter:
                 picked, verdict = await self.select(turns, candidates, language)
             except LLMError as e:
                 timings["select_s"] = time.perf_counter() - t1
-                return EvidenceDraft("", "no_draft", ev.passages, flags=["model_unavailable"], timings=timings,
-                                     detail=f"no draft could be written: {e.message}")
+                return EvidenceDraft(
+                    "",
+                    "no_draft",
+                    ev.passages,
+                    flags=["model_unavailable"],
+                    timings=timings,
+                    detail=f"no draft could be written: {e.message}",
+                )
             timings["select_s"] = time.perf_counter() - t1
         else:
-            picked = [1]
-            verdict = evidence_verdict(question, candidates[0].text) if is_yes_no_question(question) else None
+            # A yes/no question may be restated by a sentence a little further down.
+            candidates = ev.ranked[: 2 * self.settings.evidence_sentences]
+            picked, verdict = self.scorer_choice(question, candidates)
             verdict_flag = "verdict_from_evidence"
         chosen = [candidates[i - 1] for i in picked]
         if not chosen:
-            return EvidenceDraft("", "not_covered", ev.passages, flags=["model_chose_no_evidence"], timings=timings,
-                                 detail="no evidence sentence answers the question")
-        text = self.compose(ev, chosen, language, verdict=verdict, greeting=greeting, closing=closing)
-        framing = [x for x in (greeting, closing, verdict_text(verdict, language)) if x]
-        draft = self.verify(text, ev.passages, style=[*style, *framing])
+            return EvidenceDraft(
+                "",
+                "not_covered",
+                ev.passages,
+                flags=["model_chose_no_evidence"],
+                timings=timings,
+                detail="no evidence sentence answers the question",
+            )
+        text = self.compose(
+            ev, chosen, language, verdict=verdict, greeting=greeting, closing=closing, question=question
+        )
+        framing = [x for x in (greeting, closing) if x]
+        # The verdict is no courtesy: the claim check keeps it only if the sentence after it
+        # gives the same answer (by construction for the scorer's verdict; the model's may not).
+        draft = self.verify(text, ev.passages, style=[*style, *framing], question=question)
         draft.chosen = chosen
         draft.timings = timings
         draft.flags.append("selected_by_model" if self.use_model else "selected_by_scorer")
-        if verdict:
+        if verdict and split_leading_verdict(_after_greeting(draft.text, greeting))[0] == verdict:
             draft.flags.append(verdict_flag)
         return draft
 
-    def verify(self, text: str, passages: Sequence[Passage], *, style: Sequence[str] = ()) -> EvidenceDraft:
+    def ambiguous_topics(self, question: str, ev: Evidence, history: Sequence[str] = ()) -> list[str] | None:
+        """The candidate topics to ask about when ``question`` is underspecified, else None.
+
+        All must hold: the question is vague (at most ``draft.clarify_short_tokens`` content
+        tokens, or it refers to something it does not name: "this model", "the country",
+        这款; :func:`assist.text.vague.referring_expressions`); the best evidence sentences
+        of two or more articles (or sections of one) score within ``draft.clarify_margin``
+        of the best; and neither the question nor the last turns name one of them more
+        than the others (a label is named by the content tokens it shares with them).
+        Labels are the articles' titles (with the section where titles repeat); articles
+        without a title are compared by their best sentence and offered as no topic (the
+        clarifying question then asks in general).
+
+        Example:
+            >>> d.ambiguous_topics("Does this restaurant chain operate in India?", ev)   # doctest: +SKIP
+            ["History of McDonald's", 'Taco Bell']
+        """
+        s = self.settings
+        if not ev.ranked:
+            return None
+        q_tokens = _content_tokens(question)
+        first_turn = not history
+        vague = len(q_tokens) <= s.clarify_short_tokens or bool(
+            referring_expressions(question, pronouns=first_turn)
+        )
+        if not vague:
+            return None
+        best: dict[tuple[str, str], tuple[float, EvidenceSentence]] = {}
+        for e in ev.ranked:
+            p = ev.passages[e.passage - 1]
+            key = (p.source.chunk.article_id, p.section.strip())
+            if key not in best:
+                best[key] = (e.score, e)
+        top = max(score for score, _ in best.values())
+        close = sorted(
+            ((sc, k, e) for k, (sc, e) in best.items() if sc >= top - s.clarify_margin), key=lambda x: -x[0]
+        )
+        if len(close) < 2:
+            return None
+        titles = [" ".join(ev.passages[e.passage - 1].title.split()) for _, _, e in close]
+        labels: list[str] = []
+        descriptors: list[set[str]] = []
+        for (_, (_, section), e), title in zip(close, titles, strict=True):
+            label = title if titles.count(title) == 1 or not section else f"{title} – {section}"
+            described = label if title else e.text
+            if label and label.lower() in (x.lower() for x in labels):
+                continue
+            labels.append(label)
+            descriptors.append(_content_tokens(described))
+        if len(descriptors) < 2:
+            return None
+        # A question (or the conversation just before it) that names one of them is clear.
+        said = q_tokens | _content_tokens(" ".join(history[-2:]))
+        named = sorted((len(said & d) for d in descriptors), reverse=True)
+        if named[0] > named[1]:
+            return None
+        return [x for x in labels if x][: s.clarify_max_topics]
+
+    def scorer_choice(
+        self, question: str, candidates: Sequence[EvidenceSentence]
+    ) -> tuple[list[int], str | None]:
+        """The scorer's choice (no model call): the best candidate; for a yes/no question the
+        candidate that restates the question most closely and the verdict it gives
+        (:func:`assist.claims.verdict_support`), or the best candidate and no verdict when
+        none restates it (never a guess).
+
+        Example:
+            >>> d.scorer_choice("原告是否再婚？", [EvidenceSentence(1, 0, "原告诉称双方感情破裂。"),
+            ...                                  EvidenceSentence(1, 1, "原告离婚后未再婚。")])   # doctest: +SKIP
+            ([2], 'no')
+        """
+        yn = parse_yes_no(question)
+        if yn is None:
+            return [1], None
+        best: tuple[float, int, str] | None = None
+        for i, c in enumerate(candidates, start=1):
+            verdict, strength = verdict_support(yn, c.text)
+            if verdict is not None and (best is None or strength > best[0] + 1e-9):
+                best = (strength, i, verdict)
+        if best is None:
+            return [1], None
+        return [best[1]], best[2]
+
+    def verify(
+        self,
+        text: str,
+        passages: Sequence[Passage],
+        *,
+        style: Sequence[str] = (),
+        question: str | None = None,
+    ) -> EvidenceDraft:
         """Claim check and policy check of a reply against its passages (any draft mode).
 
         A reply with no supported claim left comes back ``not_covered`` with the flag
         ``no_supported_claim`` (its text is empty: the caller writes the not-covered reply).
         """
         evidence = {p.number: f"{p.title}\n{p.source.chunk.text}" for p in passages}
-        claims = check_claims(text, evidence, style=style, min_support=self.settings.min_support)
+        claims = check_claims(
+            text, evidence, style=style, min_support=self.settings.min_support, question=question
+        )
         policy = check_policy(claims.text, evidence)
         flags = [*claims.flags, *policy.flags]
         if claims.supported == 0 or not policy.text.strip():
-            return EvidenceDraft("", "not_covered", list(passages), flags=[*flags, NO_SUPPORTED_CLAIM],
-                                 detail="no sentence of the draft is supported by its cited evidence")
+            return EvidenceDraft(
+                "",
+                "not_covered",
+                list(passages),
+                flags=[*flags, NO_SUPPORTED_CLAIM],
+                detail="no sentence of the draft is supported by its cited evidence",
+            )
         # Sentences the policy check removed may have held the only citation of a passage,
         # or every claim (what is left is courtesy): count again.
         used = [n for n in claims.used if f"[{n}]" in policy.text]
-        if policy.removed and check_claims(policy.text, evidence, style=style,
-                                           min_support=self.settings.min_support).supported == 0:
-            return EvidenceDraft("", "not_covered", list(passages), flags=[*flags, NO_SUPPORTED_CLAIM],
-                                 detail="no sentence of the draft passed the policy check")
+        if (
+            policy.removed
+            and check_claims(
+                policy.text, evidence, style=style, min_support=self.settings.min_support, question=question
+            ).supported
+            == 0
+        ):
+            return EvidenceDraft(
+                "",
+                "not_covered",
+                list(passages),
+                flags=[*flags, NO_SUPPORTED_CLAIM],
+                detail="no sentence of the draft passed the policy check",
+            )
         return EvidenceDraft(policy.text, "drafted", list(passages), used=used, flags=flags)
 
 
-def evidence_verdict(question: str, sentence: str, *, min_overlap: float = 0.5) -> str | None:
-    """A yes/no question's answer read from an evidence sentence: "no" when the clause that
-    restates the question negates where the question does not (or the reverse), "yes" when
-    the polarity agrees; None when no clause restates enough of the question.
+def _after_greeting(text: str, greeting: str | None) -> str:
+    return text[len(greeting) :].lstrip() if greeting and text.startswith(greeting) else text
+
+
+def verdict_text(verdict: str | None, language: str, question: str = "") -> str | None:
+    """The answer to a yes/no question that leads an extractive reply, in the question's
+    own verb ("是的。" / "可以。" / "没有。" / "No.").
 
     Example:
-        >>> evidence_verdict("原告是否再婚？", "原告离婚后未再婚。"), evidence_verdict("Can I return it?", "You can return it within 7 days.")
-        ('no', 'yes')
+        >>> verdict_text("yes", "zh", "可以戴着游泳吗？"), verdict_text("no", "zh", "房子是否有产权证？")
+        ('可以。', '没有。')
     """
-    from assist.claims import negation_count
-
-    q = re.sub(r"是否|能否|可否|是不是|有没有|会不会|能不能|可不可以", "", unicodedata.normalize("NFKC", question))
-    qt = _content_tokens(q)
-    if not qt:
-        return None
-    best, clause = 0.0, ""
-    for c in re.split(r"[，,、；;：:。！？!?\n]+|\.(?=\s|$)", sentence):
-        o = len(qt & _content_tokens(c)) / len(qt)
-        if o > best:
-            best, clause = o, c
-    if best < min_overlap:
-        return None
-    return "no" if negation_count(clause) % 2 != negation_count(q) % 2 else "yes"
-
-
-def verdict_text(verdict: str | None, language: str) -> str | None:
-    """The answer to a yes/no question that leads an extractive reply ("是的。" / "No.")."""
     if verdict not in ("yes", "no"):
         return None
-    zh = language == "zh"
-    return {"yes": "是的。" if zh else "Yes.", "no": "不是。" if zh else "No."}[verdict]
+    q = parse_yes_no(question)
+    yes, no = verdict_words(q.verb if q else "be", language)
+    return yes if verdict == "yes" else no
 
 
 def greeting_and_closing(style: Sequence[str], language: str) -> tuple[str | None, str | None]:
@@ -493,12 +671,15 @@ def greeting_and_closing(style: Sequence[str], language: str) -> tuple[str | Non
     Phrasebook lines often read ``标准问候："您好，……"``: the quoted phrase is used.
     ``{agent}`` placeholders are left for the agent (lines holding one are skipped).
     """
+
     def phrase(line: str) -> str:
         m = re.search(r"[“\"「](.+?)[”\"」]", line)
         return (m.group(1) if m else line).strip()
 
     greet_rx = re.compile(r"^(?:您好|你好|hello|hi|dear)", re.I)
-    close_rx = re.compile(r"(?:还有什么|其他问题|祝您|anything else|have a (?:nice|good|great)|glad to help)", re.I)
+    close_rx = re.compile(
+        r"(?:还有什么|其他问题|祝您|anything else|have a (?:nice|good|great)|glad to help)", re.I
+    )
     greeting = closing = None
     for line in style:
         p = phrase(line)
@@ -528,27 +709,44 @@ class ClaimFilter:
     passages: Sequence[Passage]
     style: Sequence[str] = ()
     min_support: float = 0.5
+    question: str | None = None
+    """The customer's question: a yes/no verdict the reply leads with is checked against
+    the claim after it (held back until that claim comes; dropped if none does)."""
     supported: int = 0
     flags: list[str] = field(default_factory=list)
     used: list[int] = field(default_factory=list)
     _held: str = ""
+    _verdict: str = ""
     _out: list[str] = field(default_factory=list)
 
     def feed(self, piece: str) -> str:
         if not piece.strip():
             self._held += piece
             return ""
+        if self._verdict:  # a verdict waits for the claim that decides it
+            piece, self._verdict = self._verdict + piece, ""
+        elif self.question and is_yes_no_question(self.question):
+            verdict, _, rest = split_leading_verdict(piece.strip())
+            if verdict is not None and not _content_tokens(re.sub(r"\[\d+\]", "", rest)):
+                self._verdict = piece
+                return ""
         lead = piece[: len(piece) - len(piece.lstrip())]
         evidence = {p.number: f"{p.title}\n{p.source.chunk.text}" for p in self.passages}
-        claims = check_claims(piece.strip(), evidence, style=self.style, min_support=self.min_support)
+        claims = check_claims(
+            piece.strip(), evidence, style=self.style, min_support=self.min_support, question=self.question
+        )
         policy = check_policy(claims.text, evidence) if claims.text else None
-        self.flags.extend(f for f in [*claims.flags, *(policy.flags if policy else [])] if f not in self.flags)
+        self.flags.extend(
+            f for f in [*claims.flags, *(policy.flags if policy else [])] if f not in self.flags
+        )
         kept = policy.text if policy else ""
         if not kept:
             return ""
         supported = claims.supported
         if policy and policy.removed:  # the policy check may have taken the claims
-            supported = check_claims(kept, evidence, style=self.style, min_support=self.min_support).supported
+            supported = check_claims(
+                kept, evidence, style=self.style, min_support=self.min_support, question=self.question
+            ).supported
         if supported == 0:
             self._held += lead + kept  # courtesy only: wait for a claim
             return ""
@@ -564,7 +762,7 @@ class ClaimFilter:
     def close(self) -> str:
         """Courtesy held back after the last claim is released (only if a claim was)."""
         out = self._held if self.supported and self._held.strip() else ""
-        self._held = ""
+        self._held = self._verdict = ""  # a verdict no claim followed is dropped
         if out:
             self._out.append(out)
         return out

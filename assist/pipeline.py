@@ -46,6 +46,7 @@ from assist.embedders.base import Embedder
 from assist.errors import AssistError, InputError, LLMError, NotFoundError
 from assist.events import DeltaEvent, DoneEvent, DraftEvent, ErrorEvent, RelatedEvent, SourcesEvent
 from assist.evidence import (
+    CLARIFY,
     NO_SUPPORTED_CLAIM,
     ClaimFilter,
     EvidenceDraft,
@@ -380,7 +381,7 @@ class AssistPipeline:
         rs = self.settings.retrieval
         passages, flags = make_passages(result.chunks[: rs.draft_passages], max_chars=rs.passage_chars)
         checked = CheckedStream(passages)
-        claims = ClaimFilter(passages, style, min_support=self.settings.draft.min_support)
+        claims = ClaimFilter(passages, style, min_support=self.settings.draft.min_support, question=turns[-1].text)
         started = time.perf_counter()
         chars = 0
         try:
@@ -478,6 +479,13 @@ class AssistPipeline:
             return Draft(id=draft_id, text=out.text, status="drafted", language=language,  # type: ignore[arg-type]
                          citations=citations_for(out.used, out.passages), sources=sources, flags=out.flags,
                          masked=mapping)
+        if CLARIFY in out.flags:  # several topics fit: ask which one (not a knowledge gap)
+            wording = self.registry.profile(tenant).not_covered_for(language)
+            text = self.prompts.render("clarify_topics", language, topics=out.topics,
+                                       clarifying=wording.clarifying).strip()
+            self._emit("draft", status="not_covered")
+            return Draft(id=draft_id, text=text, status="not_covered", language=language,  # type: ignore[arg-type]
+                         sources=sources, flags=out.flags, masked=mapping, detail=out.detail)
         if out.status == "no_draft":
             self._emit("draft", status="no_draft")
             return Draft(id=draft_id, text="", status="no_draft", language=language,  # type: ignore[arg-type]

@@ -48,6 +48,7 @@ from assist.claims import check_claims
 from assist.db.evalruns import EvalItemRecord
 from assist.errors import InputError
 from assist.text import content_tokens
+from assist.text.yesno import leading_verdict
 from assist.types import Conversation, Draft, Turn
 from eval.datasets import read_jsonl
 from eval.harness import EvalOutcome, mean, model_ids, progress, rounded
@@ -102,31 +103,33 @@ def token_f1(reply: str, gold: str) -> float:
     return 2 * prec * rec / (prec + rec)
 
 
-def _verdict(reply: str) -> str | None:
-    t = reply.strip().lower()
-    if t.startswith(("是的", "是。", "yes")):
-        return "YES"
-    if t.startswith(("不是", "否", "no.", "no,", "no ")) or t == "no":
-        return "NO"
-    return None
+def _verdict(reply: str, phrases: Sequence[str] = ()) -> str | None:
+    """The verdict the reply leads with (是的/有/可以/不是/没有/不可以/Yes/No…), after the
+    tenant's greeting if the reply opens with one."""
+    t = reply.strip()
+    for p in phrases:
+        if p and t.startswith(p):
+            t = t[len(p):].lstrip()
+            break
+    v = leading_verdict(t)
+    return v.upper() if v else None
 
 
 def _asks_back(reply: str) -> bool:
     return bool(re.search(r"[?？]", reply))
 
 
-def audit_claims(draft: Draft, style: Sequence[str] = ()) -> list[str]:
+def audit_claims(draft: Draft, style: Sequence[str] = (), question: str | None = None) -> list[str]:
     """Sentences of a ``drafted`` reply that the full text of its cited passages does not
     support (an independent re-check of the pipeline's output). ``style``: the tenant's
-    phrasebook lines, and the yes/no leads, which carry no claim of their own."""
+    phrasebook lines; ``question``: a yes/no lead is checked against the claim after it."""
     if draft.status != "drafted":
         return []
-    style = [*style, "是的。", "不是。", "Yes.", "No."]
     texts = {r.chunk.id: f"{r.chunk.title}\n{r.chunk.text}" for r in draft.sources}
     evidence = {c.number: texts.get(c.chunk_id, c.snippet) for c in draft.citations}
     if not evidence:
         return [draft.text] if content_tokens(re.sub(r"\[\d+\]", "", draft.text)) else []
-    return check_claims(draft.text, evidence, style=style, attribute=False).removed
+    return check_claims(draft.text, evidence, style=style, attribute=False, question=question).removed
 
 
 # --------------------------------------------------------------------------- items
@@ -198,13 +201,13 @@ def load_items(dataset: Path, limit: int | None) -> list[QaItem]:
     return items[:limit] if limit else items
 
 
-def _correct(item: QaItem, draft: Draft) -> tuple[float, float]:
+def _correct(item: QaItem, draft: Draft, phrases: Sequence[str] = ()) -> tuple[float, float]:
     """(correct, F1) of an answerable item's reply."""
     reply = draft.text if draft.status in ("drafted", "curated") else ""
     if item.category == "noise0.4":
         return float(bool(reply) and answer_ok(reply, item.golds)), 0.0
     if item.category in ("yes", "no"):
-        ok = _verdict(reply) == item.category.upper()
+        ok = _verdict(reply, phrases) == item.category.upper()
         return float(ok), float(ok)
     golds = [str(g) for g in item.golds if str(g)]
     if not golds:
@@ -295,9 +298,9 @@ def _mode(settings: Any) -> str:
 def _score(item: QaItem, draft: Draft, phrases: Sequence[str] = ()) -> dict[str, float]:
     refused = float(draft.status == "not_covered" or (draft.status != "no_draft" and is_refusal(draft.text)))
     m: dict[str, float] = {"refused": refused, "no_draft": float(draft.status == "no_draft"),
-                           "unsupported_drafted": float(bool(audit_claims(draft, phrases)))}
+                           "unsupported_drafted": float(bool(audit_claims(draft, phrases, item.turns[-1].text)))}
     if item.category in ANSWERABLE:
-        m["correct"], m["f1"] = _correct(item, draft)
+        m["correct"], m["f1"] = _correct(item, draft, phrases)
     if item.category in CLARIFY:
         m["clarify"] = float(_asks_back(draft.text))
     return m

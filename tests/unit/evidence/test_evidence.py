@@ -106,7 +106,7 @@ async def test_scorer_selected_draft_has_no_model_call() -> None:
     d = drafter(replies=[AssertionError("no model call expected")])
     d.use_model = False
     out = await d.extractive([Turn(text="交接班时值班人员能离开岗位吗？")], [DUTY, REFUND], "zh")
-    assert out.status == "drafted" and out.text == "不是。交接班时，值班人员不得离开岗位 [1]。"
+    assert out.status == "drafted" and out.text == "不可以。交接班时，值班人员不得离开岗位 [1]。"
     assert d.llm.calls == []  # type: ignore[attr-defined]
     out = await d.extractive([Turn(text="发票怎么开？")], [DUTY], "zh")
     assert out.status == "not_covered" and "no_evidence" in out.flags
@@ -150,7 +150,7 @@ async def test_extractive_draft_from_the_chosen_sentence_with_citation() -> None
     d = drafter(reply_fn=lambda msgs, gen: json.dumps({"evidence": [1], "verdict": "no"}))
     out = await d.extractive([Turn(text="交接班时值班人员可以离开吗？")], [DUTY, REFUND], "zh")
     assert out.status == "drafted"
-    assert out.text == "不是。交接班时，值班人员不得离开岗位 [1]。"
+    assert out.text == "不可以。交接班时，值班人员不得离开岗位 [1]。"
     assert out.used == [1]
     call = d.llm.calls[0]  # type: ignore[attr-defined]
     assert len(d.llm.calls) == 1 and call.settings.max_tokens <= 32  # type: ignore[attr-defined]

@@ -86,7 +86,7 @@ async def test_scorer_selection_needs_no_model_call(duty_kb) -> None:
     pipe = make_pipeline(duty_kb, llm)
     d = await pipe.draft(conv("交接班时值班人员能离开岗位吗？"))
     assert d.status == "drafted" and "selected_by_scorer" in d.flags, (d.flags, d.detail)
-    assert d.text.startswith("不是。") and "不得离开岗位" in d.text
+    assert d.text.startswith("不可以。") and "不得离开岗位" in d.text
     assert llm.calls == []
 
 
