@@ -103,6 +103,7 @@ class Runtime:
         store: VectorStore | None = None,
         pipeline: AssistPipeline | None = None,
         need_llm: bool = True,
+        tenant: str | None = None,
     ) -> Runtime:
         """Build everything (blocking: loads the embedder, may start the model server).
 
@@ -112,7 +113,14 @@ class Runtime:
             pipeline: A ready pipeline (tests); the runtime then only adds the database.
             need_llm: ``False`` for commands that never call the model (search, ingest,
                 QA): a scripted fake with no replies stands in and no server starts.
+            tenant: Build for this tenant alone: its active adapted embedder (``assist
+                models adapt``, :func:`assist.embedders.versions.tenant_settings`) and that
+                model's own collection replace the configured ones.
         """
+        if tenant is not None and embedder is None and store is None and pipeline is None:
+            from assist.embedders.versions import tenant_settings
+
+            settings = tenant_settings(settings, tenant)
         owns_db = db is None
         if pipeline is not None:
             db = db or pipeline.db or open_database(settings)
@@ -179,12 +187,13 @@ async def open_runtime(
     store: VectorStore | None = None,
     pipeline: AssistPipeline | None = None,
     need_llm: bool = True,
+    tenant: str | None = None,
 ) -> AsyncIterator[Runtime]:
     """Build a :class:`Runtime` (in a worker thread: loading models blocks) and close it
     on exit. Arguments as in :meth:`Runtime.build`."""
     rt = await anyio.to_thread.run_sync(
         lambda: Runtime.build(settings, llm=llm, db=db, embedder=embedder, store=store, pipeline=pipeline,
-                              need_llm=need_llm))
+                              need_llm=need_llm, tenant=tenant))
     try:
         yield rt
     finally:
