@@ -462,8 +462,8 @@
     applyTenant();
     if (state.editing) $("act-edit").textContent = t("done");
     if (state.draft) { if (!state.editing) renderDraft(); renderCitations(); }
-    renderRelated();
     else if (!state.conv) { $("hint").textContent = t("waitingHint"); }
+    renderRelated();
     renderStatus(); renderQA(); renderEscalation();
     if (state.sources.length || state.draft) renderSources();
   }
