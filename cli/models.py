@@ -214,6 +214,14 @@ def adapt_cmd(
     learning_rate: Annotated[float, typer.Option("--lr", help="AdamW learning rate.")] = 2e-5,
     max_seq_length: Annotated[int, typer.Option("--max-seq-length", help="Tokens per text.")] = 64,
     seed: Annotated[int, typer.Option("--seed", help="Random seed (same data + seed = same model).")] = 42,
+    max_seconds: Annotated[
+        float | None,
+        typer.Option(
+            "--max-seconds",
+            help="Stop training after the step that crosses this time (steps done are "
+            "recorded in the manifest).",
+        ),
+    ] = None,
     top_k: Annotated[
         int,
         typer.Option("--top-k", help="A golden item is a hit when its article is in the first K results."),
@@ -250,8 +258,10 @@ def adapt_cmd(
 
     Exit status 0 when switched, 3 when the gate kept the current model (or --no-switch).
     Undo with `assist models rollback --tenant TENANT`; list with `assist models versions`.
-    Assembled per tenant (`Runtime.build(tenant=...)`): see docs/quality.md for which
-    entry points use the tenant's model.
+    The active version is what `Runtime.build(settings, tenant=...)` assembles (and what
+    rollback reindexes); the running service (`assist serve`) and the ingest/search commands
+    still serve every tenant with the configured embedder for now (docs/quality.md,
+    "Embedder adaptation").
     """
     import asyncio
 
@@ -288,6 +298,7 @@ def adapt_cmd(
             learning_rate=learning_rate,
             max_seq_length=max_seq_length,
             seed=seed,
+            max_seconds=max_seconds,
         )
         manifest = adapt_embedder(
             base,
