@@ -179,7 +179,9 @@ def verdict_support(
     prop = tokens(_nfkc(q.proposition))
     # Numbers are compared on their own (below): the words around them must match here.
     pred = {t for t in tokens(_nfkc(q.predicate)) if not t[:1].isdigit()} or prop
-    sentence = _nfkc(_PLACEHOLDER.sub(" ", _CITE.sub(" ", sentence)))
+    sentence = _nfkc(_PLACEHOLDER.sub(" ", _CITE.sub(" ", sentence))).strip()
+    if sentence.endswith("?"):  # a question (an FAQ's heading) states nothing
+        return None, 0.0
     if not prop or _overlap(prop, tokens(sentence)) < min_overlap:
         return None, 0.0
     clauses = _clauses(sentence)

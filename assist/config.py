@@ -301,7 +301,7 @@ class DraftSettings(BaseModel):
     articles) when a vague question's best evidence comes from several articles or
     sections at nearly the same score and neither the question nor the conversation names
     one of them (``assist/evidence.py``); False: answer from the best one."""
-    clarify_margin: float = Field(default=0.03, ge=0.0, le=1.0)
+    clarify_margin: float = Field(default=0.05, ge=0.0, le=1.0)
     """Articles whose best evidence sentence scores within this of the best one compete."""
     clarify_max_topics: int = Field(default=3, ge=2, le=6)
     """Topics a clarifying question offers."""

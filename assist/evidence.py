@@ -28,6 +28,7 @@ import json
 import logging
 import re
 import time
+import unicodedata
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -587,16 +588,18 @@ class EvidenceDrafter:
             ...                                  EvidenceSentence(1, 1, "原告离婚后未再婚。")])   # doctest: +SKIP
             ([2], 'no')
         """
+        # A sentence that asks (an FAQ's question, a heading) answers nothing.
+        first = next((i for i, c in enumerate(candidates, start=1) if not _asks(c.text)), 1)
         yn = parse_yes_no(question)
         if yn is None:
-            return [1], None
+            return [first], None
         best: tuple[float, int, str] | None = None
         for i, c in enumerate(candidates, start=1):
             verdict, strength = verdict_support(yn, c.text)
             if verdict is not None and (best is None or strength > best[0] + 1e-9):
                 best = (strength, i, verdict)
         if best is None:
-            return [1], None
+            return [first], None
         return [best[1]], best[2]
 
     def verify(
@@ -644,6 +647,10 @@ class EvidenceDrafter:
                 detail="no sentence of the draft passed the policy check",
             )
         return EvidenceDraft(policy.text, "drafted", list(passages), used=used, flags=flags)
+
+
+def _asks(sentence: str) -> bool:
+    return unicodedata.normalize("NFKC", sentence).rstrip().endswith("?")
 
 
 def _after_greeting(text: str, greeting: str | None) -> str:

@@ -388,3 +388,36 @@ def test_clarifying_question_wording() -> None:
 )
 def test_referring_expressions(question: str, refers: bool) -> None:
     assert bool(referring_expressions(question, pronouns=False)) == refers
+
+
+# ---------------------------------------------------------------------------- streamed (generative) replies
+def test_a_streamed_verdict_waits_for_its_claim() -> None:
+    from assist.drafting import make_passages
+    from assist.evidence import ClaimFilter
+
+    passages, _ = make_passages([chunk(1, "交接班时，值班人员不得离开岗位。", "值班制度")])
+    question = "交接班时值班人员可以离开岗位吗？"
+    agree = ClaimFilter(passages, question=question)
+    assert agree.feed("不可以。") == ""  # held until the claim that decides it
+    assert (
+        agree.feed("交接班时，值班人员不得离开岗位 [1]。") == "不可以。交接班时，值班人员不得离开岗位 [1]。"
+    )
+    wrong = ClaimFilter(passages, question=question)
+    assert wrong.feed("可以。") == ""
+    assert wrong.feed("交接班时，值班人员不得离开岗位 [1]。") == "交接班时，值班人员不得离开岗位 [1]。"
+    assert "claim_removed:verdict_mismatch" in wrong.flags
+    alone = ClaimFilter(passages, question=question)
+    assert alone.feed("可以。") == "" and alone.close() == "" and alone.text == ""
+
+
+def test_a_question_in_the_evidence_answers_nothing() -> None:
+    assert (
+        evidence_verdict("Is there life beyond Earth?", "The big question – is there life beyond Earth?")
+        is None
+    )
+    d = scorer()
+    cands = [
+        EvidenceSentence(1, 0, "退款多久能到账？", 0.9),
+        EvidenceSentence(1, 1, "退款3-7个工作日内原路退回。", 0.8),
+    ]
+    assert d.scorer_choice("退款多久到账", cands) == ([2], None)
