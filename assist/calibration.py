@@ -8,6 +8,11 @@ are chosen on labelled questions of that tenant (:func:`fit_fusion`, e.g. ``assi
 retrieval --fit-fusion`` on the first half of a set) and every search of the tenant then
 uses them; without a calibration the configured ``retrieval.fusion_weights`` apply.
 
+The covered thresholds (``min_dense_score``, ``min_sparse_score``, per query language in
+``coverage_by_language``) are fitted from the tenant's own content after each publish by
+:mod:`assist.coverage` (``assist kb calibrate`` on demand); the report of that fit is
+``coverage_fit``, shown to knowledge managers on GET /v1/kb/calibration and in /km.
+
 Example:
     >>> store = CalibrationStore(Path("/tmp/home/calibration"))              # doctest: +SKIP
     >>> store.save(TenantCalibration(tenant="nova", fusion_weights=(2, 1)))
@@ -33,12 +38,20 @@ from assist.stores.base import MAX_DBSF_WEIGHT, dbsf_prefetches
 
 log = logging.getLogger(__name__)
 
-__all__ = ["FUSION_GRID", "CalibrationSource", "CalibrationStore", "TenantCalibration", "fit_fusion", "ndcg_at_10"]
+__all__ = ["FUSION_GRID", "CalibrationSource", "CalibrationStore", "CoverageThresholds", "TenantCalibration",
+           "fit_fusion", "ndcg_at_10"]
 
 FUSION_GRID: tuple[tuple[int, int], ...] = ((1, 0), (4, 1), (3, 1), (2, 1), (1, 1), (1, 2), (1, 3), (1, 4), (0, 1))
 """The DBSF weights (dense, sparse) a fit chooses among: from dense only to sparse only."""
 
 _TENANT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
+
+
+class CoverageThresholds(BaseModel):
+    """The covered thresholds for one query language (``min_sparse_score`` None: the lexical rule off)."""
+
+    min_dense_score: float
+    min_sparse_score: float | None = None
 
 
 class TenantCalibration(BaseModel):
@@ -50,9 +63,34 @@ class TenantCalibration(BaseModel):
     fusion_fit: dict[str, Any] = Field(default_factory=dict)
     """How the weights were chosen: source, questions, nDCG@10 of every candidate."""
     min_dense_score: float | None = None
+    """Covered when the best dense cosine reaches this (None: ``retrieval.min_dense_score``)."""
     min_sparse_score: float | None = None
+    """...or the best BM25 score reaches this. Without a coverage fit None means the
+    configured ``retrieval.min_sparse_score``; with one (``coverage_fit``), the rule off."""
+    coverage_by_language: dict[str, CoverageThresholds] = Field(default_factory=dict)
+    """Thresholds fitted for questions in one language (``zh``, ``en``; cross-lingual
+    questions score lower), over ``min_dense_score``/``min_sparse_score``."""
     coverage_fit: dict[str, Any] = Field(default_factory=dict)
+    """How the coverage thresholds were fitted (``assist/coverage.py``): probes, score
+    distributions, chosen thresholds, estimated recall/refusal, when, revisions, embedder."""
     updated_at: datetime = Field(default_factory=lambda: datetime.now(UTC))
+
+
+    def coverage_thresholds(self, default_dense: float, default_sparse: float | None, *,
+                            language: str | None = None, embedder: str | None = None) -> tuple[float, float | None]:
+        """(min_dense, min_sparse) for a question in ``language``: the fitted ones of that
+        language, else the tenant's, else the configured defaults. A fit made with another
+        embedder (``coverage_fit.embedder``) does not apply: its cosines are another scale."""
+        fitted_with = self.coverage_fit.get("embedder")
+        if fitted_with and embedder and fitted_with != embedder:
+            return default_dense, default_sparse
+        if language and language in self.coverage_by_language:
+            th = self.coverage_by_language[language]
+            return th.min_dense_score, th.min_sparse_score
+        dense = self.min_dense_score if self.min_dense_score is not None else default_dense
+        if self.coverage_fit:
+            return dense, self.min_sparse_score
+        return dense, self.min_sparse_score if self.min_sparse_score is not None else default_sparse
 
 
 CalibrationSource = Callable[[str], TenantCalibration | None]

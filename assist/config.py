@@ -227,6 +227,38 @@ class RetrievalSettings(BaseModel):
         return v
 
 
+class CoverageSettings(BaseModel):
+    """Per-tenant coverage calibration at publish time (``assist/coverage.py``)."""
+
+    model_config = ConfigDict(use_attribute_docstrings=True)
+
+    on_publish: bool = True
+    """Re-fit the tenant's covered thresholds from its own content after every publish,
+    archive, rollback and re-index (a failure is logged and the previous fit kept)."""
+    publish_wait_s: float = Field(default=30.0, ge=0.0, le=600.0)
+    """How long a publish waits for the fit before returning (a few seconds for a few
+    hundred articles); a longer fit finishes in the background, the previous thresholds
+    serving meanwhile."""
+    probes_per_article: int = Field(default=6, ge=1, le=50)
+    """Probe questions per article: FAQ phrasings, headings as questions, first sentences."""
+    max_probes: int = Field(default=400, ge=10, le=5000)
+    """Probe questions per tenant in all (articles beyond it are sampled round-robin)."""
+    cross_lingual: bool = True
+    """Ask the chat model (when one is running) to translate a sample of the probes into
+    the other language (zh <-> en) for a threshold per query language."""
+    cross_lingual_probes: int = Field(default=8, ge=0, le=64)
+    """Probes translated per language direction (one structured model call each)."""
+    model_timeout_s: float = Field(default=30.0, gt=0.0, le=600.0)
+    """Time allowed to each translation call."""
+    min_recall: float = Field(default=0.9, gt=0.0, le=1.0)
+    """The fit keeps at least this share of the probes covered (positive recall)."""
+    dense_range: tuple[float, float] = (0.5, 0.97)
+    """The fitted dense threshold is clamped into this range."""
+    reference_refusal: float = Field(default=0.95, ge=0.5, le=1.0)
+    """The dense threshold never drops below what refuses this share of the neutral
+    off-topic reference questions (``assist/resources/coverage_reference.yaml``)."""
+
+
 class DraftSettings(BaseModel):
     model_config = ConfigDict(use_attribute_docstrings=True)
 
@@ -399,6 +431,7 @@ class Settings(BaseSettings):
     qdrant: QdrantSettings = Field(default_factory=QdrantSettings)
     sparse: SparseSettings = Field(default_factory=SparseSettings)
     retrieval: RetrievalSettings = Field(default_factory=RetrievalSettings)
+    coverage: CoverageSettings = Field(default_factory=CoverageSettings)
     draft: DraftSettings = Field(default_factory=DraftSettings)
     routing: RoutingSettings = Field(default_factory=RoutingSettings)
     ingest: IngestSettings = Field(default_factory=IngestSettings)

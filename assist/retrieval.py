@@ -33,6 +33,7 @@ from assist.config import RetrievalSettings
 from assist.embedders.base import Embedder
 from assist.sparse import SparseEncoder
 from assist.stores.base import VectorStore
+from assist.text.lang import detect_language
 from assist.types import RetrievedChunk, SearchFilter, Turn
 
 Mode = Literal["hybrid", "dense", "sparse"]
@@ -509,7 +510,8 @@ class Retriever:
                 best = await self.store.search(dense=dense, sparse=None, filters=filters, top_k=1)
                 top_dense = best[0].score if best else None
         top_sparse = max((r.sparse_score for r in signal if r.sparse_score is not None), default=None)
-        covered = bool(results) and self.is_covered(top_dense, top_sparse, tenant=filters.tenant)
+        covered = bool(results) and self.is_covered(top_dense, top_sparse, tenant=filters.tenant,
+                                                    language=detect_language(qtext))
         if mode == "sparse":
             covered = bool(results)
         return RetrievalResult(qtext, results, covered, top_dense, entity, mode, top_sparse)
@@ -518,13 +520,17 @@ class Retriever:
         """Hits asked of the store for ``k`` results: room for per-article de-duplication."""
         return k * (3 if self.max_per_article else 1) + 5
 
-    def is_covered(self, top_dense: float | None, top_sparse: float | None, *, tenant: str | None = None) -> bool:
+    def is_covered(self, top_dense: float | None, top_sparse: float | None, *, tenant: str | None = None,
+                   language: str | None = None) -> bool:
         """The "covered" decision: a close dense match, or a strong lexical one (the
-        tenant's calibrated thresholds where it has them)."""
+        tenant's calibrated thresholds where it has them, those of the question's
+        ``language`` where the fit made some; ``assist/coverage.py``)."""
         s = self.settings
         cal = self.calibration(tenant) if self.calibration is not None and tenant else None
-        min_dense = cal.min_dense_score if cal is not None and cal.min_dense_score is not None else s.min_dense_score
-        min_sparse = cal.min_sparse_score if cal is not None and cal.min_sparse_score is not None else s.min_sparse_score
+        min_dense, min_sparse = s.min_dense_score, s.min_sparse_score
+        if cal is not None:
+            min_dense, min_sparse = cal.coverage_thresholds(min_dense, min_sparse, language=language,
+                                                            embedder=getattr(self.embedder, "model_id", None))
         if top_dense is None:
             return True
         if top_dense >= min_dense:

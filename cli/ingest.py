@@ -29,9 +29,11 @@ def ingest(
             error_exit(f"{p} does not exist")
 
     async def go(rt):
+        ix = Indexer.from_runtime(rt)
         with progress_bars(quiet=as_json) as progress:
-            return await Indexer.from_runtime(rt).ingest_paths(paths, tenant=tenant, publish=publish,
-                                                               progress=progress)
+            report = await ix.ingest_paths(paths, tenant=tenant, publish=publish, progress=progress)
+        await ix.settle(300.0)  # the coverage calibration a publish started, before the process exits
+        return report
 
     report = with_runtime(s, go, need_llm=False)
     if as_json:

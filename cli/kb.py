@@ -19,6 +19,8 @@ from cli.common import (
 )
 
 app = typer.Typer(help="Inspect and manage published articles.", no_args_is_help=True)
+SETTLE_S = 300.0
+"""How long a command waits, before it exits, for the coverage calibration its change started."""
 app.add_typer(kb_loop.golden_app, name="golden")                   # assist kb golden list|add|import|delete
 app.command("gate")(kb_loop.gate)                                   # assist kb gate ARTICLE (dry run)
 app.command("suggest")(kb_loop.suggest)                             # assist kb suggest: gaps -> draft articles
@@ -98,7 +100,10 @@ def kb_publish(
             rev = art.latest_revision
         try:
             with publish_gate.override(override_reason):
-                return rev, await Indexer.from_runtime(rt).publish(t, article_id, rev)
+                ix = Indexer.from_runtime(rt)
+                deleted = await ix.publish(t, article_id, rev)
+                await ix.settle(SETTLE_S)  # the coverage calibration, before the process exits
+                return rev, deleted
         except publish_gate.PublishBlocked as e:
             return rev, e.report
 
@@ -117,8 +122,14 @@ def kb_archive(article_id: str, tenant: TenantOpt = None) -> None:
     from kb_ingest.indexing import Indexer
 
     s = settings()
-    n = with_runtime(s, lambda rt: Indexer.from_runtime(rt).archive(tenant or s.default_tenant, article_id),
-                     need_llm=False)
+
+    async def go(rt):
+        ix = Indexer.from_runtime(rt)
+        n = await ix.archive(tenant or s.default_tenant, article_id)
+        await ix.settle(SETTLE_S)
+        return n
+
+    n = with_runtime(s, go, need_llm=False)
     typer.echo(f"archived {article_id} ({n} chunks removed from the index)")
 
 
@@ -128,8 +139,13 @@ def kb_rollback(article_id: str, to: Annotated[int, typer.Option("--to")], tenan
     from kb_ingest.indexing import Indexer
 
     s = settings()
-    with_runtime(s, lambda rt: Indexer.from_runtime(rt).rollback(tenant or s.default_tenant, article_id, to),
-                 need_llm=False)
+
+    async def go(rt):
+        ix = Indexer.from_runtime(rt)
+        await ix.rollback(tenant or s.default_tenant, article_id, to)
+        await ix.settle(SETTLE_S)
+
+    with_runtime(s, go, need_llm=False)
     typer.echo(f"{article_id} now serves revision {to}")
 
 
@@ -161,6 +177,7 @@ def kb_reindex(
         for t in tenants:
             with progress_bars(quiet=as_json) as progress:
                 reports.append(await ix.reindex(t, prune=prune, progress=progress))
+        await ix.settle(SETTLE_S)
         return reports, rt.embedder.model_id
 
     reports, model_id = with_runtime(s, go, need_llm=False)
@@ -180,3 +197,49 @@ def kb_stats(tenant: TenantOpt = None) -> None:
     """Counts of articles by status and type, and chunks in the index."""
     s, repo = _articles()
     print_json(repo.stats(tenant or s.default_tenant))
+
+
+@app.command("calibrate")
+def kb_calibrate(
+    tenant: TenantOpt = None,
+    with_model: Annotated[bool, typer.Option(
+        "--with-model", help="Use the chat model (the embedded one is started) for cross-lingual probes.")] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Fit the tenant's covered thresholds from its live content now (also done after every publish).
+
+    Probe questions are made from each live article (FAQ phrasings, headings, first sentences;
+    with a chat model configured, some translated into the other language) and searched
+    against the tenant's index with and without their own article, beside neutral off-topic
+    reference questions; the thresholds that keep at least coverage.min_recall of the probes
+    covered with the best balanced accuracy are stored in the tenant's calibration
+    (HOME/calibration/<tenant>.json; GET /v1/kb/calibration shows it). See docs/quality.md.
+    """
+    from kb_ingest.indexing import Indexer
+
+    s = settings()
+    t = tenant or s.default_tenant
+    need_llm = with_model and s.coverage.cross_lingual
+
+    async def go(rt):
+        ix = Indexer.from_runtime(rt)
+        if ix.coverage is None:
+            return None
+        return await ix.coverage.calibrate(t)
+
+    cal = with_runtime(s, go, need_llm=need_llm)
+    if cal is None:
+        error_exit(f"tenant {t!r} has no published article to calibrate on")
+    fit = cal.coverage_fit
+    if as_json:
+        print_json(cal.model_dump(mode="json"))
+        return
+    est = fit.get("estimates", {})
+    typer.echo(f"{t}: covered when dense >= {cal.min_dense_score}"
+               + (f" or BM25 >= {cal.min_sparse_score}" if cal.min_sparse_score is not None else " (BM25 rule off)"))
+    for lang, th in cal.coverage_by_language.items():
+        typer.echo(f"  questions in {lang}: dense >= {th.min_dense_score}"
+                   + (f" or BM25 >= {th.min_sparse_score}" if th.min_sparse_score is not None else ""))
+    typer.echo(f"  {fit['probes']['total']} probes from {fit['articles']} articles, cross-lingual: "
+               f"{fit['cross_lingual'].get('status')}; estimated recall {est.get('answerable_recall')}, "
+               f"refusal {est.get('refusal')} ({fit['seconds']} s)")

@@ -221,8 +221,13 @@ def _correct(item: QaItem, draft: Draft, phrases: Sequence[str] = ()) -> tuple[f
 
 
 # --------------------------------------------------------------------------- run
-async def evaluate_qa(ctx: Any, dataset: Path, llm: Any, *, limit: int | None = 60) -> EvalOutcome:
-    """Run the dataset's questions through the product's draft path (see the module docs)."""
+async def evaluate_qa(ctx: Any, dataset: Path, llm: Any, *, limit: int | None = 60,
+                      calibration: bool = True) -> EvalOutcome:
+    """Run the dataset's questions through the product's draft path (see the module docs).
+
+    ``calibration``: each tenant's covered thresholds are fitted from its content when it is
+    published, as in production (``assist/coverage.py``, with the run's chat model for the
+    cross-lingual probes); False: the configured thresholds (``retrieval.min_dense_score``)."""
     from assist.db import Database
     from assist.pipeline import AssistPipeline
     from eval.retrieval import _parse_corpus
@@ -238,6 +243,15 @@ async def evaluate_qa(ctx: Any, dataset: Path, llm: Any, *, limit: int | None = 
     db.migrate()
     pipe = AssistPipeline.from_settings(s, llm=llm, db=db, embedder=ctx.pipeline.embedder)
     indexer = Indexer(settings=s, db=db, store=pipe.store, embedder=pipe.embedder, sparse=pipe.retriever.sparse)
+    fits: dict[str, dict[str, Any]] = {}
+    if calibration:
+        from assist.calibration import CalibrationStore
+        from assist.coverage import CoverageCalibrator
+
+        cal_store = pipe.retriever.calibration
+        assert isinstance(cal_store, CalibrationStore)
+        indexer.coverage = CoverageCalibrator(settings=s, db=db, store=pipe.store, embedder=pipe.embedder,
+                                              sparse=pipe.retriever.sparse, calibrations=cal_store, llm=llm)
     ingested: set[str] = set()
     records: list[EvalItemRecord] = []
     per_cat: dict[str, dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
@@ -257,7 +271,11 @@ async def evaluate_qa(ctx: Any, dataset: Path, llm: Any, *, limit: int | None = 
                                                  "language": item.language}, ensure_ascii=False) + "\n")
                     articles = _parse_corpus(path, s.ingest.max_file_bytes)
                     await indexer.ingest_articles(articles, tenant=tenant, publish=True)
+                    await indexer.settle()  # the publish-time calibration, finished before the questions
                     pipe.invalidate_entities(tenant)
+                    if calibration:
+                        fitted = pipe.retriever.calibration(tenant) if pipe.retriever.calibration else None
+                        fits[tenant] = _fit_summary(fitted)
                     ingested.add(item.group)
                     ingest_s += time.perf_counter() - t0
                 conv = Conversation(tenant=tenant, turns=item.turns, language=item.language)  # type: ignore[arg-type]
@@ -284,9 +302,41 @@ async def evaluate_qa(ctx: Any, dataset: Path, llm: Any, *, limit: int | None = 
         await pipe.close()
         shutil.rmtree(tmp, ignore_errors=True)
     metrics = _summary(dataset.name, items, per_cat, latencies, statuses, ingest_s)
+    metrics["calibration"] = _calibration_summary(fits) if calibration else "off"
     return EvalOutcome(kind="qa", dataset=dataset.name, metrics=metrics, items=records,
-                       config={"limit": limit, "draft_mode": _mode(s), "min_dense_score": s.retrieval.min_dense_score},
+                       config={"limit": limit, "draft_mode": _mode(s), "min_dense_score": s.retrieval.min_dense_score,
+                               "calibration": calibration},
                        model_ids=model_ids(s, llm=True) | {"llm": getattr(llm, "model_id", None)})
+
+
+def _fit_summary(cal: Any) -> dict[str, Any]:
+    if cal is None or not cal.coverage_fit:
+        return {}
+    fit = cal.coverage_fit
+    return {"min_dense_score": cal.min_dense_score, "min_sparse_score": cal.min_sparse_score,
+            "by_language": {k: v.min_dense_score for k, v in cal.coverage_by_language.items()},
+            "probes": fit.get("probes", {}).get("total"), "seconds": fit.get("seconds"),
+            "cross_lingual": fit.get("cross_lingual", {}).get("status"),
+            "estimated_recall": fit.get("estimates", {}).get("answerable_recall"),
+            "estimated_refusal": fit.get("estimates", {}).get("refusal")}
+
+
+def _calibration_summary(fits: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """The tenants' fitted thresholds in brief (median, range, fit time)."""
+    done = [f for f in fits.values() if f.get("min_dense_score") is not None]
+    if not done:
+        return {"tenants": len(fits), "fitted": 0}
+    dense = sorted(float(f["min_dense_score"]) for f in done)
+    secs = sorted(float(f.get("seconds") or 0) for f in done)
+    out: dict[str, Any] = {"tenants": len(fits), "fitted": len(done),
+                           "min_dense_median": round(statistics.median(dense), 4),
+                           "min_dense_range": [dense[0], dense[-1]],
+                           "sparse_on": sum(1 for f in done if f.get("min_sparse_score") is not None),
+                           "fit_seconds_median": round(statistics.median(secs), 2), "fit_seconds_max": secs[-1],
+                           "cross_lingual": dict(Counter(str(f.get("cross_lingual")) for f in done))}
+    if len(done) <= 4:
+        out["per_tenant"] = fits
+    return out
 
 
 def _mode(settings: Any) -> str:
@@ -341,6 +391,10 @@ def qa(
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
     report: Annotated[Path | None, typer.Option("--report", help="Write report.html + summary.md here.")] = None,
     items: Annotated[Path | None, typer.Option("--items", help="Also write each question's result (JSONL).")] = None,
+    calibration: Annotated[str, typer.Option(
+        "--calibration", help="on: each tenant's covered thresholds are fitted from its content at publish "
+                              "(as in production); off: the configured ones; both: off then on, in one run "
+                              "(the off figures under calibration_off).")] = "on",
 ) -> None:
     """Answers through the full draft path on real-document QA sets: correctness, refusal,
     clarification, unsupported drafts, latency (each question's knowledge in a fresh tenant)."""
@@ -348,8 +402,16 @@ def qa(
 
     if not dataset.is_dir():
         raise typer.BadParameter(f"{dataset} is not a folder", param_hint="--dataset")
+    if calibration not in ("on", "off", "both"):
+        raise typer.BadParameter("on, off or both", param_hint="--calibration")
+
     async def run(ctx: Any, llm: Any) -> EvalOutcome:
-        outcome = await evaluate_qa(ctx, dataset, llm, limit=limit)
+        off = None
+        if calibration == "both":  # the same questions without, then with, in one model-server run
+            off = await evaluate_qa(ctx, dataset, llm, limit=limit, calibration=False)
+        outcome = await evaluate_qa(ctx, dataset, llm, limit=limit, calibration=calibration != "off")
+        if off is not None:
+            outcome.metrics["calibration_off"] = {k: v for k, v in off.metrics.items() if k != "calibration"}
         if items is not None:
             with items.open("w", encoding="utf-8") as fh:
                 for r in outcome.items:

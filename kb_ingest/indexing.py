@@ -52,6 +52,7 @@ from kb_ingest.limits import check_document
 from kb_ingest.parsers import SUPPORTED_EXTENSIONS, parse_file
 
 if TYPE_CHECKING:
+    from assist.coverage import CoverageCalibrator
     from assist.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -139,6 +140,11 @@ class Indexer:
     """Observers called with the tenant whenever what its search serves changed (publish,
     archive, rollback, re-index). Caches of live knowledge register here once at assembly
     (the retriever's known entities: ``retriever.invalidate_entities``)."""
+    coverage: CoverageCalibrator | None = None
+    """Re-fits the tenant's covered thresholds after each change of what it serves
+    (``assist/coverage.py``; ``coverage.on_publish``). A publish waits for it at most
+    ``coverage.publish_wait_s``, then it finishes in the background; its failure is logged
+    and never fails the publish. None: no calibration (tests, tools)."""
     _articles: ArticleRepository = field(init=False)
     _locks: KeyedLocks = field(init=False, default_factory=lambda: KeyedLocks())
     _latest: dict = field(init=False, default_factory=dict)
@@ -153,7 +159,9 @@ class Indexer:
         can be opened only once); the runtime closes them."""
         return cls(settings=rt.settings, db=rt.db, store=rt.store, embedder=rt.embedder, sparse=rt.sparse,
                    batch_size=batch_size or max(256, rt.settings.embedder.batch_size),
-                   on_publish=[rt.pipeline.retriever.invalidate_entities])
+                   on_publish=[rt.pipeline.retriever.invalidate_entities],
+                   coverage=_coverage_calibrator(rt.settings, rt.db, rt.store, rt.embedder, rt.sparse,
+                                                 calibrations=rt.pipeline.retriever.calibration, llm=rt.llm))
 
     @classmethod
     def from_settings(cls, settings: Settings, *, db: Database | None = None) -> Indexer:
@@ -163,13 +171,15 @@ class Indexer:
             db = Database(settings.resolved_database_url)
             db.migrate()
         store = make_vector_store(settings, dim=embedder.dim, model_id=embedder.model_id)
+        sparse = SparseEncoder(settings.sparse)
         return cls(
             settings=settings,
             db=db,
             store=store,
             embedder=embedder,
-            sparse=SparseEncoder(settings.sparse),
+            sparse=sparse,
             batch_size=max(256, settings.embedder.batch_size),
+            coverage=_coverage_calibrator(settings, db, store, embedder, sparse),
         )
 
     # ------------------------------------------------------------------ ingest
@@ -290,9 +300,14 @@ class Indexer:
         if fresh:
             self._published(tenant)
         fresh_ids = {id(p) for p in fresh}
+        changed = bool(fresh)
         for p in pending:
             if p.publish and id(p) not in fresh_ids:
-                report.chunks_deleted += await self.publish(tenant, p.article.meta.id, p.revision, actor=actor)
+                report.chunks_deleted += await self.publish(tenant, p.article.meta.id, p.revision, actor=actor,
+                                                            calibrate=False)
+                changed = True
+        if changed:
+            await self._recalibrate(tenant)
         return report
 
     def _plan(self, art: ParsedArticle, *, want_live: bool, actor: str, report: IngestReport) -> _Pending | None:
@@ -442,7 +457,7 @@ class Indexer:
         return await self._reconcile(tenant, article_id, drop=old_ids)
 
     async def publish(self, tenant: str, article_id: str, revision: int, *, actor: str = "cli",
-                      note: str | None = None) -> int:
+                      note: str | None = None, calibrate: bool = True) -> int:
         """Make ``revision`` the live one, unless a newer revision is live already (then it is
         recorded as superseded and the newer one keeps serving). Serialised per article.
 
@@ -457,6 +472,8 @@ class Indexer:
             deleted = await self._publish_locked(tenant, article_id, revision, actor=actor, note=note,
                                                  rollback=False)
         self._published(tenant)
+        if calibrate:  # ingest_articles calibrates once after all its publishes
+            await self._recalibrate(tenant)
         return deleted
 
     async def archive(self, tenant: str, article_id: str, *, actor: str = "cli", note: str | None = None) -> int:
@@ -469,6 +486,7 @@ class Indexer:
             self._articles.transition(tenant, article_id, None, "archive", actor=actor, note=note)
             deleted = await self.store.delete_article(tenant, article_id)
         self._published(tenant)
+        await self._recalibrate(tenant)
         return deleted
 
     async def rollback(self, tenant: str, article_id: str, to_revision: int, *, actor: str = "cli",
@@ -487,6 +505,7 @@ class Indexer:
             deleted = await self._publish_locked(tenant, article_id, to_revision, actor=actor, note=note,
                                                  rollback=True)
         self._published(tenant)
+        await self._recalibrate(tenant)
         return deleted
 
     async def recover(self, tenant: str | None = None) -> int:
@@ -555,6 +574,7 @@ class Indexer:
             orphans = await self.store.ids_for_tenant(tenant) - set(todo)
             report.chunks_pruned = await self.store.delete(sorted(orphans))
         self._published(tenant)
+        await self._recalibrate(tenant)
         return report
 
     def _published(self, tenant: str) -> None:
@@ -564,8 +584,43 @@ class Indexer:
             except Exception:  # an observer's failure must not undo or fail a publish
                 log.exception("an on_publish observer failed for tenant %s", tenant)
 
+    async def _recalibrate(self, tenant: str) -> None:
+        """Re-fit the tenant's covered thresholds (``coverage``), waiting at most
+        ``coverage.publish_wait_s``; never raises."""
+        if self.coverage is None or not self.settings.coverage.on_publish:
+            return
+        try:
+            task = self.coverage.schedule(tenant)
+            wait = self.settings.coverage.publish_wait_s
+            if wait > 0:
+                await asyncio.wait({task}, timeout=wait)
+        except Exception:  # the calibration must never fail a publish
+            log.exception("coverage calibration of tenant %s could not start", tenant)
+
+    async def settle(self, wait_s: float | None = None) -> bool:
+        """Wait for the coverage calibrations still running in the background (the CLI
+        before it exits, the evaluation before it asks); True when none is left."""
+        return True if self.coverage is None else await self.coverage.settle(wait_s)
+
     async def close(self) -> None:
+        await self.settle(60.0)  # a calibration still running would search a closed store
         await self.store.close()
+
+
+def _coverage_calibrator(settings: Settings, db: Database, store: VectorStore, embedder: Embedder,
+                         sparse: SparseEncoder, *, calibrations: object = None,
+                         llm: object = None) -> CoverageCalibrator:
+    """The publish-time coverage calibrator; the chat model only when it is a real one (a
+    scripted fake's replies belong to the caller's drafts)."""
+    from assist.calibration import CalibrationStore
+    from assist.coverage import CoverageCalibrator
+    from assist.llm.fake import FakeChatModel
+
+    store_ = calibrations if isinstance(calibrations, CalibrationStore) else \
+        CalibrationStore(settings.home / "calibration")
+    model = None if llm is None or isinstance(llm, FakeChatModel) else llm
+    return CoverageCalibrator(settings=settings, db=db, store=store, embedder=embedder, sparse=sparse,
+                              calibrations=store_, llm=model)  # type: ignore[arg-type]
 
 
 def _with_tenant(art: ParsedArticle, tenant: str) -> ParsedArticle:

@@ -30,7 +30,7 @@ from serving import errors
 from serving.deps import RateLimiter
 from serving.guards import BodyGuard, redact_query
 from serving.metrics import Metrics, MetricsMiddleware
-from serving.routes import articles, assist, chat, feedback, health, kb_loop, ops, search, tenant
+from serving.routes import articles, assist, calibration, chat, feedback, health, kb_loop, ops, search, tenant
 
 log = logging.getLogger("serving")
 STATIC = Path(__file__).resolve().parent / "static"
@@ -163,7 +163,7 @@ def create_app(settings: Settings, *, llm: ChatModel | None = None, pipeline: An
     app.add_middleware(BodyGuard, max_bytes=settings.server.max_request_bytes)
 
     for r in (search.router, assist.router, chat.router, articles.router, feedback.router, health.router,
-              tenant.router):
+              tenant.router, calibration.router):
         app.include_router(r, responses=errors.ERROR_RESPONSES)
     kb_loop.install(app)  # /v1/kb/golden|gate|suggestions|stale, and the 409 of a blocked publish
     ops.install(app)  # /v1/ops/*, the /ops page and the red-line gauge of /metrics
