@@ -101,6 +101,7 @@ _HEADING_TEMPLATES = {
 _MAX_PROBE_CHARS = {"zh": 40, "en": 160}
 _SEARCH_K = 20
 MAX_CACHED_VECTORS = 20_000
+MODEL_RETRY_S = 300.0
 
 
 # --------------------------------------------------------------------------- probes
@@ -403,6 +404,9 @@ class CoverageCalibrator:
     )
     _dirty: set[str] = field(default_factory=set, init=False, repr=False)
     _vectors: dict[str, list[float]] = field(default_factory=dict, init=False, repr=False)
+    _model_down_until: float = field(default=0.0, init=False, repr=False)
+    """After a failed translation call the model is not asked again for
+    :data:`MODEL_RETRY_S` (a stalled or absent model server must not slow every publish)."""
     """Probe and reference embeddings by text (a re-fit after one publish embeds only the new
     probes); bounded by :data:`MAX_CACHED_VECTORS`."""
 
@@ -592,6 +596,8 @@ class CoverageCalibrator:
             return [], {"status": "off"}
         if self.llm is None:
             return [], {"status": "skipped: no chat model"}
+        if time.monotonic() < self._model_down_until:
+            return [], {"status": "skipped: the chat model failed recently"}
         prompts = self.prompts
         if prompts is None:
             from assist.prompts import PromptLibrary
@@ -612,9 +618,18 @@ class CoverageCalibrator:
                     self._translate([p.text for p in sample], dst, prompts), timeout=cs.model_timeout_s
                 )
             except Exception as e:  # the model is optional: a failure only skips these probes
-                log.warning("coverage calibration: translating probes %s->%s failed: %s", src, dst, e)
+                log.warning(
+                    "coverage calibration: translating probes %s->%s failed (%s: %s); cross-lingual "
+                    "probes skipped for %.0f s",
+                    src,
+                    dst,
+                    type(e).__name__,
+                    e,
+                    MODEL_RETRY_S,
+                )
                 info["directions"][f"{src}->{dst}"] = {"status": f"failed: {type(e).__name__}"}
-                continue
+                self._model_down_until = time.monotonic() + MODEL_RETRY_S
+                break
             kept = [
                 Probe(t, p.article_id, "translated", dst)
                 for p, t in zip(sample, texts, strict=False)

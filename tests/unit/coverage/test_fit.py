@@ -187,3 +187,54 @@ def test_retriever_uses_the_question_language(language: str, tmp_path) -> None:
     )
     covered = r.is_covered(0.8, None, tenant="t", language=language)
     assert covered is (language == "en")
+
+
+async def test_cross_lingual_probes_from_the_model_and_the_breaker() -> None:
+    import json
+
+    from assist.config import Settings
+    from assist.coverage import CoverageCalibrator, Probe
+    from assist.llm.fake import FakeChatModel
+
+    def translate(messages, settings):
+        n = settings.json_schema["properties"]["questions"]["minItems"]
+        return json.dumps({"questions": [f"How long does refund {i} take?" for i in range(n)]})
+
+    probes = [Probe(f"退款{i}多久到账？", f"a{i}", "faq", "zh") for i in range(3)]
+    s = Settings(_env_file=None)
+    cal = CoverageCalibrator(
+        settings=s,
+        db=None,
+        store=None,
+        embedder=None,
+        sparse=None,  # type: ignore[arg-type]
+        calibrations=None,
+        llm=FakeChatModel(reply_fn=translate),
+    )  # type: ignore[arg-type]
+    out, info = await cal._cross_lingual(probes)
+    assert info["status"] == "fitted" and info["directions"]["zh->en"]["kept"] == 3
+    assert {p.language for p in out} == {"en"} and {p.kind for p in out} == {"translated"}
+    assert [p.article_id for p in out] == ["a0", "a1", "a2"]
+
+    down = CoverageCalibrator(
+        settings=s,
+        db=None,
+        store=None,
+        embedder=None,
+        sparse=None,  # type: ignore[arg-type]
+        calibrations=None,
+        llm=FakeChatModel(replies=[TimeoutError("stalled")]),
+    )  # type: ignore[arg-type]
+    out, info = await down._cross_lingual(probes)
+    assert out == [] and info["status"] == "failed"
+    out, info = await down._cross_lingual(probes)  # not asked again for a while
+    assert info["status"].startswith("skipped")
+    none = CoverageCalibrator(
+        settings=s,
+        db=None,
+        store=None,
+        embedder=None,
+        sparse=None,  # type: ignore[arg-type]
+        calibrations=None,
+    )  # type: ignore[arg-type]
+    assert (await none._cross_lingual(probes))[1]["status"] == "skipped: no chat model"
