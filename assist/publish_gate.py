@@ -7,6 +7,14 @@ are searched against two views of one index:
 * **after**: the same, with the article's live chunks replaced by the staged revision's
   (the indexer wrote them before publishing, invisible to search).
 
+The items are the tenant's golden set (``manual`` and ``accepted_draft``) and the simulated
+customers (``simulated``, :func:`assist.knowledge_loop.simulate_customers`) generated from the
+articles being published: a simulation is a paraphrase or a conversation of several customer
+messages, searched the way the retriever searches a conversation (its last
+``retrieval.history_turns`` messages joined, :func:`assist.retrieval.conversation_query`).
+Simulations are written beforehand (on demand, before a publication), never here: the gate
+needs no chat model. Simulations of other articles are not run (their golden items are).
+
 Each question is embedded once (in one batch; the vectors are kept in the home's cache for the
 next runs) and searched once, hybrid, with staged chunks
 included; the hits are then filtered into the two views by chunk id (the database knows
@@ -20,7 +28,11 @@ Gated metrics, per item:
   not after;
 * ``key_facts``: the item's reference reply states numbers, durations or amounts (found with
   :mod:`assist.text`) that the expected article's live text states and the new revision's
-  text no longer does (a changed refund period, a new fee).
+  text no longer does (a changed refund period, a new fee). Golden items only: a
+  simulation shares its parent's reference, so it would repeat the parent's verdict.
+
+Regressions say where they come from (``source``: ``golden`` or ``simulation``, with the
+parent item and the article@revision the simulation was written from).
 
 The publication is blocked when more items regress than the tenant's tolerance
 (``<tenants_dir>/<tenant>/knowledge_loop.yaml``: ``publish_gate: {max_regressions: 0}``,
@@ -40,6 +52,7 @@ import contextlib
 import contextvars
 import json
 import logging
+import re
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -71,6 +84,18 @@ class Regression(BaseModel):
     before: str
     after: str
     reason: str
+    source: Literal["golden", "simulation"] = "golden"
+    """``simulation``: a simulated customer (paraphrase or conversation) of a golden item."""
+    parent_id: int | None = None
+    """The golden item a simulation was generated from."""
+    turns: list[str] | None = None
+    """A simulated conversation's customer messages (``question`` holds them joined)."""
+
+    def label(self) -> str:
+        """`` (simulation of #12)`` for a simulated item, else empty."""
+        if self.source != "simulation":
+            return ""
+        return f" (simulation of #{self.parent_id})" if self.parent_id else " (simulation)"
 
 
 class GateReport(BaseModel):
@@ -78,7 +103,9 @@ class GateReport(BaseModel):
     article_id: str
     revision: int
     items: int = 0
-    """Golden items of the tenant."""
+    """Items run: the tenant's golden items and the simulations of the articles published."""
+    simulations: int = 0
+    """Of which simulated customers."""
     touched: int = 0
     """Items that expect the article or whose results include it."""
     regressions: list[Regression] = Field(default_factory=list)
@@ -90,10 +117,14 @@ class GateReport(BaseModel):
     seconds: float = 0.0
 
     def summary(self) -> str:
-        worse = "; ".join(f"#{r.item_id} {r.question[:60]!r}: {r.reason}" for r in self.regressions[:10])
+        worse = "; ".join(
+            f"#{r.item_id}{r.label()} {r.question[:60]!r}: {r.reason}" for r in self.regressions[:10]
+        )
         more = f" (+{len(self.regressions) - 10} more)" if len(self.regressions) > 10 else ""
-        return (f"publishing {self.article_id}@{self.revision} makes {len(self.regressions)} golden item(s) "
-                f"worse (tolerance {self.tolerance}): {worse}{more}")
+        return (
+            f"publishing {self.article_id}@{self.revision} makes {len(self.regressions)} golden item(s) "
+            f"worse (tolerance {self.tolerance}): {worse}{more}"
+        )
 
 
 class PublishBlocked(ConflictError):
@@ -102,8 +133,10 @@ class PublishBlocked(ConflictError):
     code = "publish_blocked"
 
     def __init__(self, report: GateReport) -> None:
-        super().__init__(report.summary() + "; fix the article, or override with a reason "
-                         "(override_reason / --override-reason)")
+        super().__init__(
+            report.summary() + "; fix the article, or override with a reason "
+            "(override_reason / --override-reason)"
+        )
         self.report = report
 
 
@@ -142,6 +175,35 @@ def tolerance_for(settings: Settings, tenant: str) -> int:
     return value
 
 
+# ---------------------------------------------------------------- simulated items
+SIMULATION_SEP = " | "
+"""Joins a simulated conversation's customer messages in the item's question (the
+retriever's own separator, :func:`assist.retrieval.conversation_query`)."""
+
+_SIM_KEY = re.compile(r"^sim:(\d+):(?:t(\d+):)?")
+
+
+def simulation_key(parent_id: int, turns: int, question: str) -> str:
+    """The ``external_id`` of a simulated item: ``sim:<parent id>:t<messages>:<hash>``."""
+    import hashlib
+
+    return f"sim:{parent_id}:t{turns}:{hashlib.sha1(question.encode()).hexdigest()[:12]}"
+
+
+def simulation_parent(item: GoldenRecord) -> int | None:
+    """The golden item a simulated item was generated from (None: not a simulation)."""
+    m = _SIM_KEY.match(item.external_id or "") if item.source == "simulated" else None
+    return int(m.group(1)) if m else None
+
+
+def simulation_turns(item: GoldenRecord) -> list[str]:
+    """The customer messages of an item: several for a simulated conversation, else the question."""
+    m = _SIM_KEY.match(item.external_id or "") if item.source == "simulated" else None
+    if m and m.group(2) and int(m.group(2)) > 1:
+        return [t.strip() for t in item.question.split(SIMULATION_SEP)]
+    return [item.question]
+
+
 # ---------------------------------------------------------------- key facts
 def key_facts(text: str) -> list[tuple[float, str]]:
     """The checkable facts of a reference reply: ``(value, as written)`` for each number,
@@ -156,10 +218,10 @@ def key_facts(text: str) -> list[tuple[float, str]]:
     for d in extract_durations(text):
         spans.append((d.start, d.end))
         for v in {d.low, d.high}:
-            out.setdefault(v, text[d.start:d.end].strip())
+            out.setdefault(v, text[d.start : d.end].strip())
     for a in extract_amounts(text):
         spans.append((a.start, a.end))
-        out.setdefault(float(a.value), text[a.start:a.end].strip())
+        out.setdefault(float(a.value), text[a.start : a.end].strip())
     for value, s, e in find_numbers(text):
         if not any(a <= s < b for a, b in spans):
             out.setdefault(value, text[s:e].strip())
@@ -199,8 +261,13 @@ class PublishGate:
     @classmethod
     def of(cls, indexer: Any) -> PublishGate:
         """The gate of an indexer (``kb_ingest.indexing.Indexer``: same db, store, models)."""
-        return cls(db=indexer.db, store=indexer.store, embedder=indexer.embedder, sparse=indexer.sparse,
-                   settings=indexer.settings)
+        return cls(
+            db=indexer.db,
+            store=indexer.store,
+            embedder=indexer.embedder,
+            sparse=indexer.sparse,
+            settings=indexer.settings,
+        )
 
     async def evaluate(self, tenant: str, article_id: str, revision: int) -> GateReport:
         """The gate's verdict on making ``revision`` of ``article_id`` live (nothing changes)."""
@@ -211,15 +278,21 @@ class PublishGate:
         chunk_ids)``, chunk ids None to read them from the database (a staged revision)."""
         started = time.perf_counter()
         first = changes[0]
-        report = GateReport(tenant=tenant, article_id=", ".join(c[0] for c in changes), revision=first[1],
-                            tolerance=tolerance_for(self.settings, tenant))
-        items = self._golden.list(tenant)
+        report = GateReport(
+            tenant=tenant,
+            article_id=", ".join(c[0] for c in changes),
+            revision=first[1],
+            tolerance=tolerance_for(self.settings, tenant),
+        )
+        every = self._golden.list(tenant)
+        changed = {c[0] for c in changes}
+        items = [i for i in every if i.source != "simulated" or i.expected_article in changed]
         report.items = len(items)
+        report.simulations = sum(i.source == "simulated" for i in items)
         if not items:
             report.seconds = round(time.perf_counter() - started, 3)
             return report
         views, texts = self._views(tenant, changes)
-        changed = set(texts)
         k = self.top_k or self.settings.retrieval.top_k
         hits = await self._search(tenant, items, k)
         for item, found in zip(items, hits, strict=True):
@@ -232,15 +305,25 @@ class PublishGate:
             regression = _compare(item, before, after, k, texts)
             if regression is not None:
                 report.regressions.append(regression)
-            elif item.expected_article and item.expected_article not in before[:k] \
-                    and item.expected_article in after[:k]:
+            elif (
+                item.expected_article
+                and item.expected_article not in before[:k]
+                and item.expected_article in after[:k]
+            ):
                 report.improved.append(item.id)
         report.blocked = len(report.regressions) > report.tolerance
         report.seconds = round(time.perf_counter() - started, 3)
         return report
 
-    async def check_new(self, tenant: str, changes: Sequence[Change], *, staged: Sequence[Change] = (),
-                        actor: str | None = None, note: str | None = None) -> str | None:
+    async def check_new(
+        self,
+        tenant: str,
+        changes: Sequence[Change],
+        *,
+        staged: Sequence[Change] = (),
+        actor: str | None = None,
+        note: str | None = None,
+    ) -> str | None:
         """:meth:`check` for articles published for the first time in one ingest (their chunk
         ids are given: the indexer records them later). Blocked, the ingest's revisions
         (``staged``: all of it) are recorded as indexed and staged before
@@ -259,8 +342,15 @@ class PublishGate:
                 repo.mark_index_state(tenant, aid, rev, "staged", chunk_ids=list(ids or []))
             raise
 
-    async def check(self, tenant: str, article_id: str, revision: int, *, actor: str | None = None,
-                    note: str | None = None) -> str | None:
+    async def check(
+        self,
+        tenant: str,
+        article_id: str,
+        revision: int,
+        *,
+        actor: str | None = None,
+        note: str | None = None,
+    ) -> str | None:
         """Evaluate; raise :class:`PublishBlocked` when blocked and not overridden. Returns the
         note for the publish event (``note``, plus the override and its regressions)."""
         from assist.db import ArticleRepository
@@ -274,14 +364,27 @@ class PublishGate:
     def _verdict(self, report: GateReport, *, actor: str | None, note: str | None) -> str | None:
         if not report.blocked:
             if report.items:
-                log.info("publish gate passed for %s/%s@%s: %d touched, %d regressed, %.2fs", report.tenant,
-                         report.article_id, report.revision, report.touched, len(report.regressions), report.seconds)
+                log.info(
+                    "publish gate passed for %s/%s@%s: %d touched, %d regressed, %.2fs",
+                    report.tenant,
+                    report.article_id,
+                    report.revision,
+                    report.touched,
+                    len(report.regressions),
+                    report.seconds,
+                )
             return note
         reason = _override.get()
         if reason is None:
             raise PublishBlocked(report)
-        log.warning("publish gate overridden by %s for %s/%s@%s: %s", actor, report.tenant, report.article_id,
-                    report.revision, reason)
+        log.warning(
+            "publish gate overridden by %s for %s/%s@%s: %s",
+            actor,
+            report.tenant,
+            report.article_id,
+            report.revision,
+            reason,
+        )
         report.overridden = reason
         ids = ", ".join(f"#{r.item_id}" for r in report.regressions)
         extra = f"publish gate overridden: {reason} ({len(report.regressions)} regressed: {ids})"
@@ -297,11 +400,16 @@ class PublishGate:
 
         ids_of: dict[str, set[str]] = {}
         with self.db.session(readonly=True) as s:
-            q = (select(ArticleRevision.article_id, ArticleRevision.chunk_ids)
-                 .join(Article, (Article.tenant == ArticleRevision.tenant)
-                       & (Article.article_id == ArticleRevision.article_id)
-                       & (Article.live_revision == ArticleRevision.revision))
-                 .where(ArticleRevision.tenant == tenant))
+            q = (
+                select(ArticleRevision.article_id, ArticleRevision.chunk_ids)
+                .join(
+                    Article,
+                    (Article.tenant == ArticleRevision.tenant)
+                    & (Article.article_id == ArticleRevision.article_id)
+                    & (Article.live_revision == ArticleRevision.revision),
+                )
+                .where(ArticleRevision.tenant == tenant)
+            )
             for aid, chunk_ids in s.execute(q):
                 ids_of[aid] = {point_id(c) for c in (chunk_ids or [])}
         live_ids = set().union(*ids_of.values()) if ids_of else set()
@@ -324,8 +432,17 @@ class PublishGate:
         return _Views(live_ids, after_ids), texts
 
     async def _search(self, tenant: str, items: Sequence[GoldenRecord], k: int) -> list[list[RetrievedChunk]]:
+        from assist.retrieval import conversation_query
+        from assist.types import Turn
+
         cache = _QueryCache(self._cache_path(tenant))
-        questions = [i.question for i in items]
+        history = self.settings.retrieval.history_turns
+        questions = [
+            i.question
+            if len(t := simulation_turns(i)) == 1
+            else conversation_query([Turn(role="customer", text=x) for x in t], max_turns=history)
+            for i in items
+        ]
         missing = [q for q in dict.fromkeys(questions) if q not in cache]
         if missing:  # embed in one batch only what no earlier gate run embedded
             dense = await self.embedder.embed_queries(missing)
@@ -338,10 +455,17 @@ class PublishGate:
         out: list[list[RetrievedChunk]] = []
         for item, q in zip(items, questions, strict=True):
             vec, sparse = cache.get(q)
-            flt = SearchFilter(tenant=tenant, include_staged=True,
-                               languages=[item.language] if item.language else None)
-            found = await self.store.search(dense=vec, sparse=sparse, filters=flt, top_k=want,
-                                            candidates=max(r.candidates, want), fusion=r.fusion)
+            flt = SearchFilter(
+                tenant=tenant, include_staged=True, languages=[item.language] if item.language else None
+            )
+            found = await self.store.search(
+                dense=vec,
+                sparse=sparse,
+                filters=flt,
+                top_k=want,
+                candidates=max(r.candidates, want),
+                fusion=r.fusion,
+            )
             out.append(found)
         return out
 
@@ -415,8 +539,10 @@ class _QueryCache:
 
 def _ranking(found: Sequence[RetrievedChunk], allowed: set[str]) -> list[str]:
     """Distinct article ids, best first, of the hits a view can see."""
-    ranked = sorted((h for h in found if h.chunk.id in allowed),
-                    key=lambda h: (-round(h.score, 9), -(h.dense_score or 0.0), h.chunk.id))
+    ranked = sorted(
+        (h for h in found if h.chunk.id in allowed),
+        key=lambda h: (-round(h.score, 9), -(h.dense_score or 0.0), h.chunk.id),
+    )
     seen: dict[str, None] = {}
     for h in ranked:
         seen.setdefault(h.chunk.article_id, None)
@@ -427,26 +553,47 @@ def _rank(ranking: list[str], article: str | None) -> int | None:
     return ranking.index(article) + 1 if article in ranking else None
 
 
-def _compare(item: GoldenRecord, before: list[str], after: list[str], k: int,
-             texts: dict[str, dict[str, str]]) -> Regression | None:
+def _compare(
+    item: GoldenRecord, before: list[str], after: list[str], k: int, texts: dict[str, dict[str, str]]
+) -> Regression | None:
     exp = item.expected_article
     if exp is None:
         return None
     rb, ra = _rank(before, exp), _rank(after, exp)
     common: dict[str, Any] = {"item_id": item.id, "question": item.question, "expected": item.expected}
+    simulated = item.source == "simulated"
+    if simulated:
+        turns = simulation_turns(item)
+        common.update(
+            source="simulation", parent_id=simulation_parent(item), turns=turns if len(turns) > 1 else None
+        )
     if rb is not None and rb <= k and (ra is None or ra > k):
         top = after[0] if after else "nothing"
-        return Regression(**common, metric="retrieval", before=f"rank {rb}", after=f"rank {ra or '>' + str(k)}",
-                          reason=f"{exp} drops out of the top {k} (rank {rb} -> {ra or 'missing'}); "
-                                 f"the top result becomes {top}")
+        return Regression(
+            **common,
+            metric="retrieval",
+            before=f"rank {rb}",
+            after=f"rank {ra or '>' + str(k)}",
+            reason=f"{exp} drops out of the top {k} (rank {rb} -> {ra or 'missing'}); "
+            f"the top result becomes {top}",
+        )
     t = texts.get(exp, {})
-    if item.reference and "live" in t and "after" in t:
+    if not simulated and item.reference and "live" in t and "after" in t:
         facts = key_facts(item.reference)
-        lost = list(dict.fromkeys(w for v, w in facts
-                                  if mentions_number(v, [t["live"]]) and not mentions_number(v, [t["after"]])))
+        lost = list(
+            dict.fromkeys(
+                w
+                for v, w in facts
+                if mentions_number(v, [t["live"]]) and not mentions_number(v, [t["after"]])
+            )
+        )
         if lost:
-            return Regression(**common, metric="key_facts", before="states " + ", ".join(lost),
-                              after="no longer states " + ", ".join(lost),
-                              reason=f"the new revision no longer states {', '.join(lost)} "
-                                     f"(the reference answer: {item.reference[:120]})")
+            return Regression(
+                **common,
+                metric="key_facts",
+                before="states " + ", ".join(lost),
+                after="no longer states " + ", ".join(lost),
+                reason=f"the new revision no longer states {', '.join(lost)} "
+                f"(the reference answer: {item.reference[:120]})",
+            )
     return None

@@ -7,6 +7,7 @@ Real e5, embedded Qdrant, SQLite; FakeChatModel for drafts."""
 from __future__ import annotations
 
 import asyncio
+import json
 from pathlib import Path
 
 import pytest
@@ -25,12 +26,28 @@ TENANT = "nova"
 FAQ_ID = "faq-general-zh-2db2b62aa3"  # 退款多久到账？ 3-7 个工作日
 
 
+CONVERSATION = ["我之前在你们这买的东西申请了退款", "审核已经通过了", "那钱大概几天能退回来？"]
+
+
+def _reply(messages, gen) -> str:
+    """The simulated customer's conversation when one is asked for, else a reply to draft."""
+    if gen.json_schema and gen.json_schema.get("title") == "simulated_conversations":
+        return json.dumps({"conversations": [{"turns": CONVERSATION}]}, ensure_ascii=False)
+    return "退款会在3-7个工作日内原路退回[1]。"
+
+
 @pytest.fixture
 def client(tmp_path: Path):
     from kb_ingest.indexing import Indexer
 
-    settings = Settings(_env_file=None, env="test", home=tmp_path / "home", models_path=MODELS_DIR,
-                        tenants_dir=ROOT / "examples" / "tenants", llm={"provider": "fake"})
+    settings = Settings(
+        _env_file=None,
+        env="test",
+        home=tmp_path / "home",
+        models_path=MODELS_DIR,
+        tenants_dir=ROOT / "examples" / "tenants",
+        llm={"provider": "fake"},
+    )
 
     async def ingest() -> None:
         ix = Indexer.from_settings(settings)
@@ -42,11 +59,14 @@ def client(tmp_path: Path):
 
     asyncio.run(ingest())
     db = Database(settings.resolved_database_url)
-    keys = {role: KeyRepository(db).create(f"t-{role}", role, TENANT)[0] for role in ("knowledge_manager", "agent")}
+    keys = {
+        role: KeyRepository(db).create(f"t-{role}", role, TENANT)[0]
+        for role in ("knowledge_manager", "agent")
+    }
     GapRepository(db).add(TENANT, "你们有礼品卡卖吗？", language="zh")
     GapRepository(db).add(TENANT, "礼品卡怎么购买", language="zh")
     db.dispose()
-    app = create_app(settings, llm=FakeChatModel(reply_fn=lambda m, s: "退款会在3-7个工作日内原路退回[1]。"))
+    app = create_app(settings, llm=FakeChatModel(reply_fn=_reply))
     with TestClient(app) as c:
         c.keys = keys  # type: ignore[attr-defined]
         yield c
@@ -59,15 +79,27 @@ def _h(c, role: str = "knowledge_manager") -> dict[str, str]:
 def test_kb_loop_api_gate_409_override_golden_and_suggestions(client) -> None:
     c = client
     # A golden item written by hand, and one from an accepted draft (one click).
-    r = c.post("/v1/kb/golden", headers=_h(c), json={"question": "退款一般几天能退回来？", "article_id": FAQ_ID,
-                                                     "reference": "退款审核通过后 3-7 个工作日原路退回。"})
+    r = c.post(
+        "/v1/kb/golden",
+        headers=_h(c),
+        json={
+            "question": "退款一般几天能退回来？",
+            "article_id": FAQ_ID,
+            "reference": "退款审核通过后 3-7 个工作日原路退回。",
+        },
+    )
     assert r.status_code == 201, r.text
     manual = r.json()
     assert manual["expected_revision"] == 1 and manual["source"] == "manual"
-    d = c.post("/v1/assist/draft", headers=_h(c, "agent"),
-               json={"turns": [{"role": "customer", "text": "钱多久能退到我卡上？"}]})
+    d = c.post(
+        "/v1/assist/draft",
+        headers=_h(c, "agent"),
+        json={"turns": [{"role": "customer", "text": "钱多久能退到我卡上？"}]},
+    )
     assert d.status_code == 200, d.text
-    fb = c.post("/v1/feedback", headers=_h(c, "agent"), json={"suggestion_id": d.json()["id"], "outcome": "accepted"})
+    fb = c.post(
+        "/v1/feedback", headers=_h(c, "agent"), json={"suggestion_id": d.json()["id"], "outcome": "accepted"}
+    )
     assert fb.status_code == 201, fb.text
     one = c.post("/v1/kb/golden/from-feedback", headers=_h(c), json={"feedback_id": fb.json()["id"]})
     if d.json()["citations"]:
@@ -75,12 +107,39 @@ def test_kb_loop_api_gate_409_override_golden_and_suggestions(client) -> None:
         assert one.json()["source"] == "accepted_draft"
     else:
         assert one.status_code == 400, one.text
-    assert c.post("/v1/kb/golden", headers=_h(c, "agent"), json={"question": "x", "article_id": FAQ_ID}).status_code == 403
+    assert (
+        c.post(
+            "/v1/kb/golden", headers=_h(c, "agent"), json={"question": "x", "article_id": FAQ_ID}
+        ).status_code
+        == 403
+    )
+
+    # Simulated customers: a three-message conversation from the item and its article, drafted
+    # by the pipeline, stored as a simulated item of the same article@revision.
+    r = c.post(
+        "/v1/kb/golden/simulate", headers=_h(c), json={"article_id": FAQ_ID, "turns": 3, "per_item": 1}
+    )
+    assert r.status_code == 200, r.text
+    sim = r.json()
+    assert sim["turns"] == 3 and sim["added"] == 1 and not sim["rejected"], sim
+    (run,) = sim["runs"]
+    assert (
+        run["turns"] == CONVERSATION and run["parent_id"] == manual["id"] and run["expected"] == f"{FAQ_ID}@1"
+    )
+    assert run["status"] in ("drafted", "curated", "not_covered", "no_draft") and sim["found"] == int(
+        run["rank"] is not None
+    )
+    assert c.post("/v1/kb/golden/simulate", headers=_h(c), json={"turns": 5}).status_code == 422
+    assert c.post("/v1/kb/golden/simulate", headers=_h(c, "agent"), json={"turns": 3}).status_code == 403
+    simulated = [i for i in c.get("/v1/kb/golden", headers=_h(c)).json() if i["source"] == "simulated"]
+    assert [i["question"] for i in simulated] == [" | ".join(CONVERSATION)]
 
     # A revision that changes the refund period: 409 in the envelope, with the failing item.
     body = c.get(f"/v1/articles/{FAQ_ID}/revisions/1", headers=_h(c)).json()["text"]
     assert "3-7" in body
-    r = c.put(f"/v1/articles/{FAQ_ID}", headers=_h(c), json={"body": body.replace("3-7", "10-15"), "publish": True})
+    r = c.put(
+        f"/v1/articles/{FAQ_ID}", headers=_h(c), json={"body": body.replace("3-7", "10-15"), "publish": True}
+    )
     assert r.status_code == 409, r.text
     err = r.json()["error"]
     assert err["type"] == "conflict" and err["code"] == "publish_blocked"
@@ -89,8 +148,12 @@ def test_kb_loop_api_gate_409_override_golden_and_suggestions(client) -> None:
 
     # Dry run, then the override with a reason, recorded in the history.
     dry = c.post(f"/v1/kb/gate/{FAQ_ID}", headers=_h(c)).json()
-    assert dry["blocked"] and dry["revision"] == 2
-    r = c.post(f"/v1/articles/{FAQ_ID}/publish", headers=_h(c), json={"override_reason": "new refund SLA from finance"})
+    assert dry["blocked"] and dry["revision"] == 2 and dry["simulations"] == 1
+    r = c.post(
+        f"/v1/articles/{FAQ_ID}/publish",
+        headers=_h(c),
+        json={"override_reason": "new refund SLA from finance"},
+    )
     assert r.status_code == 200, r.text
     assert r.json()["live_revision"] == 2
     events = c.get(f"/v1/articles/{FAQ_ID}/events", headers=_h(c)).json()
@@ -110,9 +173,19 @@ def test_kb_loop_api_gate_409_override_golden_and_suggestions(client) -> None:
     assert len(listed) == 1 and "礼品卡怎么购买" in listed[0]["questions"] and listed[0]["status"] == "draft"
 
     # Freshness: a live article past its review date is listed, with the questions it answered.
-    r = c.post("/v1/articles", headers=_h(c), json={
-        "id": "kbloop-points-zh", "title": "会员积分", "language": "zh", "body": "# 会员积分\n\n积分有效期 12 个月。",
-        "review_by": "2026-01-01", "effective_from": "2026-01-01", "publish": True})
+    r = c.post(
+        "/v1/articles",
+        headers=_h(c),
+        json={
+            "id": "kbloop-points-zh",
+            "title": "会员积分",
+            "language": "zh",
+            "body": "# 会员积分\n\n积分有效期 12 个月。",
+            "review_by": "2026-01-01",
+            "effective_from": "2026-01-01",
+            "publish": True,
+        },
+    )
     assert r.status_code == 201, r.text
     stale = c.get("/v1/kb/stale", headers=_h(c))
     assert stale.status_code == 200, stale.text
