@@ -33,6 +33,7 @@ from assist.config import RetrievalSettings
 from assist.embedders.base import Embedder
 from assist.sparse import SparseEncoder
 from assist.stores.base import VectorStore
+from assist.text.cjk import is_cjk
 from assist.text.lang import detect_language
 from assist.types import RetrievedChunk, SearchFilter, Turn
 
@@ -109,7 +110,7 @@ def _name_tokens(text: str) -> list[str]:
     """Words of a normalised name; CJK runs as character bigrams."""
     out: list[str] = []
     for w in text.split():
-        if any(_is_cjk(c) for c in w):
+        if any(is_cjk(c) for c in w):
             out.extend(w[i:i + 2] for i in range(max(1, len(w) - 1)))
         else:
             out.append(w)
@@ -119,10 +120,6 @@ def _name_tokens(text: str) -> list[str]:
 def _same_word(name_word: str, word: str) -> bool:
     """A word of a name, spelt the same or (longer than 3 letters) nearly so."""
     return word == name_word or (len(name_word) > 3 and fuzz.ratio(name_word, word) >= 80)
-
-
-def _is_cjk(ch: str) -> bool:
-    return "\u3400" <= ch <= "\u9fff"
 
 
 @dataclass
@@ -251,7 +248,7 @@ class EntityResolver:
         for idx, got in weight.items():
             toks = self._form_tokens[idx]
             total = sum(self._idf.get(x, 1.0) for x in toks)
-            if idx in exclude or len(toks) < 2 or any(_is_cjk(c) for c in self._forms[idx]) or got < 0.5 * total:
+            if idx in exclude or len(toks) < 2 or any(is_cjk(c) for c in self._forms[idx]) or got < 0.5 * total:
                 continue
             size = len(toks) + 1
             for i in range(max(1, len(words) - size + 1)):
@@ -297,10 +294,10 @@ class EntityResolver:
     @staticmethod
     def _bounded(t: str, start: int, end: int, slack: int = 0) -> bool:
         def ok_left(i: int) -> bool:
-            return i <= 0 or t[i - 1] == " " or _is_cjk(t[i - 1]) or _is_cjk(t[i])
+            return i <= 0 or t[i - 1] == " " or is_cjk(t[i - 1]) or is_cjk(t[i])
 
         def ok_right(i: int) -> bool:
-            return i >= len(t) or t[i] == " " or _is_cjk(t[i]) or _is_cjk(t[i - 1])
+            return i >= len(t) or t[i] == " " or is_cjk(t[i]) or is_cjk(t[i - 1])
 
         left = any(ok_left(i) for i in range(max(0, start - slack), min(len(t), start + slack) + 1))
         right = any(ok_right(i) for i in range(max(1, end - slack), min(len(t), end + slack) + 1))
