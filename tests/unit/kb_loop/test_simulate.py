@@ -183,3 +183,34 @@ async def test_turns_out_of_range_and_a_model_that_answers_no_json(database: Dat
         await simulate_customers(database, FakeChatModel(), "t", turns=5)
     r = await simulate_customers(database, FakeChatModel(replies=["sure, here you go"]), "t", turns=2)
     assert r.added == 0 and r.rejected == {"not_json": 1}
+
+
+def test_the_relative_threshold_follows_the_embedders_scale() -> None:
+    """Synthetic embeddings: three topics of five questions, and a knowledge base of unrelated
+    questions. A strong common direction (an anisotropic embedder) shrinks every distance;
+    the measured threshold shrinks with it, so the same three clusters come out, where a
+    threshold fixed for one scale merges everything in the other."""
+    import numpy as np
+
+    from assist.knowledge_loop import cluster, relative_threshold
+
+    rng = np.random.default_rng(7)
+    dim = 64
+    centres = rng.normal(size=(3, dim))
+    questions = np.vstack([c + 0.35 * rng.normal(size=(5, dim)) for c in centres])
+    background = rng.normal(size=(200, dim))
+    truth = [i // 5 for i in range(15)]
+
+    def same_partition(labels: list[int]) -> bool:
+        return len({(t, lab) for t, lab in zip(truth, labels, strict=True)}) == len(set(labels)) == 3
+
+    fixed = None
+    for common in (0.0, 40.0):  # isotropic, then everything pushed along one direction (norm 40 vs ~8)
+        shift = common * np.ones(dim) / np.sqrt(dim)
+        q, b = questions + shift, background + shift
+        cut = relative_threshold(q.tolist(), b.tolist())
+        assert same_partition(cluster(q.tolist(), distance=cut)), (common, cut)
+        fixed = fixed or cut  # the threshold that suits the isotropic scale
+        if common:
+            assert cut < fixed / 3  # the distances shrank, and the threshold with them
+            assert len(set(cluster(q.tolist(), distance=fixed))) < 3  # the fixed one merges topics
