@@ -720,7 +720,7 @@ async def simulate_customers(
             ]
         out = await llm.complete(
             messages,
-            settings=GenSettings(temperature=0.7, max_tokens=300 + 200 * want * turns, json_schema=schema),
+            settings=GenSettings(temperature=0.7, max_tokens=120 + 80 * want * turns, json_schema=schema),
         )
         if turns == 1:
             try:
