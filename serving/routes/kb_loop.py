@@ -52,6 +52,10 @@ class GoldenPublic(BaseModel):
     source: str
     created_by: str | None
     created_at: datetime
+    parent_id: int | None = Field(
+        None, description="A simulated item: the golden item it was generated from."
+    )
+    turns: list[str] | None = Field(None, description="A simulated conversation: its customer messages.")
 
 
 class SuggestionsRun(BaseModel):
@@ -75,7 +79,14 @@ class SuggestionsRun(BaseModel):
 
 
 def _golden(r: GoldenRecord) -> GoldenPublic:
-    return GoldenPublic(**r.model_dump(include=set(GoldenPublic.model_fields)))
+    from assist.publish_gate import simulation_parent, simulation_turns
+
+    turns = simulation_turns(r)
+    return GoldenPublic(
+        **r.model_dump(include=set(GoldenPublic.model_fields) - {"parent_id", "turns"}),
+        parent_id=simulation_parent(r),
+        turns=turns if len(turns) > 1 else None,
+    )
 
 
 def _masked(request: Request, tenant: str, text: str | None) -> str | None:

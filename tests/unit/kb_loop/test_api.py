@@ -132,7 +132,9 @@ def test_kb_loop_api_gate_409_override_golden_and_suggestions(client) -> None:
     assert c.post("/v1/kb/golden/simulate", headers=_h(c), json={"turns": 5}).status_code == 422
     assert c.post("/v1/kb/golden/simulate", headers=_h(c, "agent"), json={"turns": 3}).status_code == 403
     simulated = [i for i in c.get("/v1/kb/golden", headers=_h(c)).json() if i["source"] == "simulated"]
-    assert [i["question"] for i in simulated] == [" | ".join(CONVERSATION)]
+    assert [(i["question"], i["turns"], i["parent_id"]) for i in simulated] == [
+        (" | ".join(CONVERSATION), CONVERSATION, manual["id"])
+    ]
 
     # A revision that changes the refund period: 409 in the envelope, with the failing item.
     body = c.get(f"/v1/articles/{FAQ_ID}/revisions/1", headers=_h(c)).json()["text"]
