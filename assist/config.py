@@ -252,6 +252,9 @@ class CoverageSettings(BaseModel):
     """Time allowed to each translation call."""
     min_recall: float = Field(default=0.9, gt=0.0, le=1.0)
     """The fit keeps at least this share of the probes covered (positive recall)."""
+    recall_weight: float = Field(default=0.5, gt=0.0, lt=1.0)
+    """The fit maximises ``w * recall + (1 - w) * refusal`` (0.5: balanced accuracy; higher:
+    a wrong refusal costs more than a reviewed draft of an uncovered question)."""
     dense_range: tuple[float, float] = (0.5, 0.97)
     """The fitted dense threshold is clamped into this range."""
     reference_refusal: float = Field(default=0.95, ge=0.5, le=1.0)
