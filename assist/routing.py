@@ -8,6 +8,15 @@ messages: a symmetric task) and fits a light classifier on the normalised vector
 * ``knn``: cosine to the class centroids and to the nearest examples; confidence = the best
   cosine, mapped through a softmax for the scores.
 
+Two things sit around either head by default (session 7, ``docs/quality.md``, "Routing by
+default"): the vectors are *centred* (the mean of the training examples subtracted, then
+renormalised: e5 vectors share a large common component), and a *lexical* model (TF-IDF
+word 1-2-grams and character 2-5-grams, logistic regression, fitted on the same examples)
+joins the dense one in a probability ensemble (weighted geometric mean, ``lexical_weight``
+0.3 on the lexical side). The lexical model separates intents that share a topic but not
+their words (``card_arrival`` vs ``activate_my_card``), which a small embedder blurs;
+character n-grams also work for Chinese. Routing a vector then needs the message's text too.
+
 With ``label_names`` on, each category's name ("card_arrival" -> "card arrival", or the
 names a caller passes) is added as one more example of that category. The name is part of
 the label set, not test data, and it is the one example that states the intent outright:
@@ -92,29 +101,76 @@ def _normalise(x: np.ndarray) -> np.ndarray:
     return x / np.maximum(norms, 1e-12)
 
 
-class _Model:
-    """A fitted classifier over normalised vectors (no embedder; used for CV too)."""
+LEXICAL_WEIGHT = 0.3
+"""Default weight of the lexical model in the probability ensemble (see :class:`EmbeddingRouter`)."""
 
-    def __init__(self, method: RoutingMethod, *, C: float, k: int, temperature: float) -> None:
+
+def _lexical_vectorizer() -> Any:
+    """Word uni/bigrams plus character 2-5-grams inside word boundaries, TF-IDF with
+    sublinear counts; character n-grams also cover Chinese, which has no spaces."""
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.pipeline import FeatureUnion
+
+    return FeatureUnion(
+        [
+            ("word", TfidfVectorizer(analyzer="word", ngram_range=(1, 2), sublinear_tf=True)),
+            ("char", TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5), sublinear_tf=True)),
+        ]
+    )
+
+
+class _Model:
+    """A fitted classifier over normalised vectors (and, with a lexical weight, the example
+    texts); no embedder, so cross-validation can refit it cheaply."""
+
+    def __init__(
+        self,
+        method: RoutingMethod,
+        *,
+        C: float,
+        k: int,
+        temperature: float,
+        lexical_weight: float = 0.0,
+        center: bool = False,
+    ) -> None:
         self.method = method
         self.C = C
         self.k = k
         self.temperature = temperature
+        self.lexical_weight = lexical_weight
+        self.center = center
         self.labels: list[str] = []
+        self._mean: np.ndarray | None = None
 
-    def fit(self, x: np.ndarray, y: Sequence[str]) -> _Model:
+    def _prep(self, x: np.ndarray) -> np.ndarray:
+        """Subtract the training mean and renormalise: e5 vectors share a large common
+        component (every cosine is 0.7-0.9), which the classes then differ around."""
+        return x if self._mean is None else _normalise(x - self._mean)
+
+    def fit(self, x: np.ndarray, y: Sequence[str], texts: Sequence[str] | None = None) -> _Model:
         self.labels = sorted(set(y))
         idx = {label: i for i, label in enumerate(self.labels)}
         yi = np.array([idx[label] for label in y])
-        if self.method == "logreg":
+        self._mean = x.mean(axis=0) if self.center else None
+        x = self._prep(x)
+        if self.method == "logreg" or self.lexical_weight > 0:
             if len(self.labels) < 2:
                 raise ConfigError("routing needs at least two categories with examples")
+        if self.method == "logreg":
             from sklearn.linear_model import LogisticRegression
 
             # A large C: with ~10 examples per class the default C=1 gives near-uniform
             # probabilities, which makes the top probability useless as a confidence.
             self._clf = LogisticRegression(C=self.C, max_iter=2000)
             self._clf.fit(x, yi)
+        if self.lexical_weight > 0:
+            if texts is None or len(texts) != len(yi):
+                raise ConfigError("the lexical routing model needs the example texts")
+            from sklearn.linear_model import LogisticRegression
+
+            self._vectorizer = _lexical_vectorizer()
+            self._lex = LogisticRegression(C=self.C, max_iter=2000)
+            self._lex.fit(self._vectorizer.fit_transform(list(texts)), yi)
         self._x = x
         self._yi = yi
         self._centroids = _normalise(np.stack([x[yi == i].mean(axis=0) for i in range(len(self.labels))]))
@@ -122,12 +178,14 @@ class _Model:
 
     def similarity(self, x: np.ndarray) -> np.ndarray:
         """Best cosine between each row and a class centroid: "how close to anything we know"."""
-        return (x @ self._centroids.T).max(axis=1)
+        return (self._prep(x) @ self._centroids.T).max(axis=1)
 
-    def scores(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Return ``(probabilities over labels, confidence per row)``."""
+    def scores(self, x: np.ndarray, texts: Sequence[str] | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Return ``(probabilities over labels, confidence per row)``; ``texts`` (the
+        messages) are required when the model has a lexical part."""
+        x = self._prep(x)
         if self.method == "logreg":
-            proba = self._clf.predict_proba(x)
+            proba = self._with_lexical(self._clf.predict_proba(x), texts)
             return proba, proba.max(axis=1)
         # Class score = mean of the centroid cosine and the mean of the k best example
         # cosines of that class: the centroid is robust, the neighbours keep multi-modal
@@ -147,7 +205,21 @@ class _Model:
         proba /= proba.sum(axis=1, keepdims=True)
         # Confidence is the raw best cosine: it says "how close to anything we know",
         # which is what out-of-scope detection needs; softmax mass does not.
-        return proba, class_scores.max(axis=1)
+        return self._with_lexical(proba, texts), class_scores.max(axis=1)
+
+    def _with_lexical(self, proba: np.ndarray, texts: Sequence[str] | None) -> np.ndarray:
+        """The probability ensemble: a weighted geometric mean of the dense model's and the
+        lexical model's probabilities (``lexical_weight`` on the lexical side)."""
+        if self.lexical_weight <= 0:
+            return proba
+        if texts is None or len(texts) != proba.shape[0]:
+            raise ConfigError("the lexical routing model needs the message texts, one per vector")
+        lex = self._lex.predict_proba(self._vectorizer.transform(list(texts)))
+        w = self.lexical_weight
+        logp = (1.0 - w) * np.log(proba + 1e-12) + w * np.log(lex + 1e-12)
+        logp -= logp.max(axis=1, keepdims=True)
+        out = np.exp(logp)
+        return np.asarray(out / out.sum(axis=1, keepdims=True))
 
 
 class EmbeddingRouter:
@@ -170,6 +242,11 @@ class EmbeddingRouter:
         label_names: Add category names as extra examples. ``True`` uses each label id in
             words (:func:`humanise_label`); a mapping ``label -> [names]`` gives the names
             (e.g. a taxonomy's Chinese and English names). ``False`` (default) adds none.
+        lexical_weight: Weight of the lexical (TF-IDF) model in the probability ensemble,
+            in ``[0, 1)``; 0 routes on the vectors alone (then :meth:`predict_vectors`
+            needs no texts).
+        center: Subtract the mean of the training vectors (and renormalise) before the
+            classifier and the centroid similarity.
 
     Example:
         >>> router = EmbeddingRouter(embedder, [("where is my parcel", "logistics_delay"),
@@ -193,7 +270,11 @@ class EmbeddingRouter:
         k: int = 3,
         temperature: float = 0.02,
         label_names: bool | Mapping[str, Sequence[str]] = False,
+        lexical_weight: float = LEXICAL_WEIGHT,
+        center: bool = True,
     ) -> None:
+        if not 0.0 <= lexical_weight < 1.0:
+            raise ConfigError(f"lexical_weight must be in [0, 1), got {lexical_weight}")
         if method not in ("logreg", "knn"):
             raise ConfigError(f"unknown routing method {method!r}: use 'logreg' or 'knn'")
         if not examples:
@@ -209,9 +290,12 @@ class EmbeddingRouter:
         self.C = C
         self.k = k
         self.temperature = temperature
+        self.lexical_weight = lexical_weight
+        self.center = center
         self._x: np.ndarray | None = None
         self._model: _Model | None = None
         self.calibration: ThresholdCalibration | None = None
+        self._cv_cache: tuple[Any, np.ndarray, np.ndarray, np.ndarray] | None = None
 
     def _label_name_examples(self, label_names: bool | Mapping[str, Sequence[str]]) -> list[tuple[str, str]]:
         labels = sorted({label for _, label in self.examples if label != OOS_LABEL})
@@ -233,7 +317,14 @@ class EmbeddingRouter:
         return sorted({label for _, label in self.examples if label != OOS_LABEL})
 
     def _new_model(self) -> _Model:
-        return _Model(self.method, C=self.C, k=self.k, temperature=self.temperature)
+        return _Model(
+            self.method,
+            C=self.C,
+            k=self.k,
+            temperature=self.temperature,
+            lexical_weight=self.lexical_weight,
+            center=self.center,
+        )
 
     async def _embed(self, texts: Sequence[str]) -> np.ndarray:
         vectors = await self.embedder.embed_queries(list(texts))
@@ -253,8 +344,36 @@ class EmbeddingRouter:
         self._x = x
         mask = np.array([label != OOS_LABEL for _, label in self.examples])
         y = [label for _, label in self.examples if label != OOS_LABEL]
-        self._model = self._new_model().fit(x[mask], y)
+        texts = [text for text, label in self.examples if label != OOS_LABEL]
+        self._model = self._new_model().fit(x[mask], y, texts)
+        self._cv_cache = None
         return self
+
+    def _cross_validate(
+        self, labels: np.ndarray, texts: np.ndarray, in_scope: np.ndarray, fold_of: np.ndarray, folds: int
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Held-out OOS signal and correctness of every in-scope example, and the mean
+        signal of each ``oos`` example over the folds' models."""
+        assert self._x is not None
+        conf = np.zeros(len(labels))
+        correct = np.zeros(len(labels), dtype=bool)
+        oos_idx = np.flatnonzero(~in_scope)
+        oos_conf = np.zeros((folds, len(oos_idx)))
+        for f in range(folds):
+            train = in_scope & (fold_of != f)
+            test = in_scope & (fold_of == f)
+            model = self._new_model().fit(self._x[train], list(labels[train]), list(texts[train]))
+            proba, c = model.scores(self._x[test], list(texts[test]))
+            conf[test] = c if self.oos_signal == "confidence" else model.similarity(self._x[test])
+            correct[test] = np.array(model.labels)[proba.argmax(axis=1)] == labels[test]
+            if len(oos_idx):
+                xo = self._x[oos_idx]
+                oos_conf[f] = (
+                    model.scores(xo, list(texts[oos_idx]))[1]
+                    if self.oos_signal == "confidence"
+                    else model.similarity(xo)
+                )
+        return conf, correct, oos_conf
 
     def calibrate_threshold(
         self, *, max_in_scope_rejection: float = 0.05, folds: int = 5, seed: int = 0
@@ -282,6 +401,7 @@ class EmbeddingRouter:
         if self._x is None:
             raise ConfigError("call fit() before calibrate_threshold()")
         labels = np.array([label for _, label in self.examples])
+        texts = np.array([text for text, _ in self.examples], dtype=object)
         in_scope = labels != OOS_LABEL
         counts = {lab: int((labels == lab).sum()) for lab in set(labels[in_scope])}
         folds = max(2, min(folds, min(counts.values())))
@@ -291,20 +411,12 @@ class EmbeddingRouter:
             idx = np.flatnonzero(labels == lab)
             rng.shuffle(idx)
             fold_of[idx] = np.arange(len(idx)) % folds
-        conf = np.zeros(len(labels))
-        correct = np.zeros(len(labels), dtype=bool)
-        oos_idx = np.flatnonzero(~in_scope)
-        oos_conf = np.zeros((folds, len(oos_idx)))
-        for f in range(folds):
-            train = in_scope & (fold_of != f)
-            test = in_scope & (fold_of == f)
-            model = self._new_model().fit(self._x[train], list(labels[train]))
-            proba, c = model.scores(self._x[test])
-            conf[test] = c if self.oos_signal == "confidence" else model.similarity(self._x[test])
-            correct[test] = np.array(model.labels)[proba.argmax(axis=1)] == labels[test]
-            if len(oos_idx):
-                xo = self._x[oos_idx]
-                oos_conf[f] = model.scores(xo)[1] if self.oos_signal == "confidence" else model.similarity(xo)
+        # The held-out signals depend on the folds, not on the budget: cached, so that an
+        # operating curve (one calibration per budget) costs one cross-validation.
+        key = (folds, seed, self.oos_signal)
+        if self._cv_cache is None or self._cv_cache[0] != key:
+            self._cv_cache = (key, *self._cross_validate(labels, texts, in_scope, fold_of, folds))
+        _, conf, correct, oos_conf = self._cv_cache
         held = conf[in_scope]
         # The k-th smallest held-out confidence with k = floor(rate * n): a strict "<" then
         # rejects at most k of the n in-scope examples (interpolated quantiles can overshoot).
@@ -317,7 +429,7 @@ class EmbeddingRouter:
             folds=folds,
             cv_accuracy=float(correct[in_scope].mean()),
             cv_in_scope_rejected=float((held < threshold).mean()),
-            cv_oos_recall=float((oos_conf.mean(axis=0) < threshold).mean()) if len(oos_idx) else None,
+            cv_oos_recall=float((oos_conf.mean(axis=0) < threshold).mean()) if oos_conf.shape[1] else None,
         )
         return self.calibration
 
@@ -325,14 +437,15 @@ class EmbeddingRouter:
         """Route each text; see :class:`RoutingResult`."""
         if not texts:
             return []
-        return self.predict_vectors(await self._embed(texts))
+        return self.predict_vectors(await self._embed(texts), texts)
 
-    def predict_vectors(self, x: np.ndarray) -> list[RoutingResult]:
-        """Route precomputed message vectors (for cached evaluation runs)."""
+    def predict_vectors(self, x: np.ndarray, texts: Sequence[str] | None = None) -> list[RoutingResult]:
+        """Route precomputed message vectors (for cached evaluation runs); ``texts``, the
+        messages themselves, are required unless ``lexical_weight`` is 0."""
         if self._model is None:
             raise ConfigError("the router is not fitted: call `await router.fit()` first")
         x = _normalise(np.asarray(x, dtype=np.float32))
-        proba, conf = self._model.scores(x)
+        proba, conf = self._model.scores(x, texts)
         sim = self._model.similarity(x)
         signal = sim if self.oos_signal == "similarity" else conf
         labels = self._model.labels

@@ -107,7 +107,7 @@ def evaluate(args: argparse.Namespace, dataset: str) -> dict:
         xtr = np.vstack([xtr, embed_multi(args.model, args.prompt, extra, f"{dataset}-labels")])
     router.fit_vectors(xtr)
     cal = router.calibrate_threshold(max_in_scope_rejection=args.reject)
-    results = router.predict_vectors(xte)
+    results = router.predict_vectors(xte, [r["text"] for r in test])
     gold = np.array([r["label"] for r in test])
     pred_label = np.array([r.label for r in results])
     conf = np.array([r.similarity if args.signal == "similarity" else r.confidence for r in results])

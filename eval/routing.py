@@ -75,14 +75,15 @@ CURVE_BUDGETS = (0.01, 0.02, 0.03, 0.05, 0.10)
 
 
 def operating_curve(router: EmbeddingRouter, xte: np.ndarray, gold: list[str],
-                    budgets: tuple[float, ...] = CURVE_BUDGETS) -> list[dict[str, float]]:
+                    budgets: tuple[float, ...] = CURVE_BUDGETS,
+                    texts: list[str] | None = None) -> list[dict[str, float]]:
     """The in-scope accuracy / out-of-scope recall trade-off: for each rejection budget the
     threshold is re-calibrated on the training examples (never on the test rows) and the
     test rows are scored again. Which point to run is a product decision per tenant."""
     curve = []
     for b in budgets:
         router.calibrate_threshold(max_in_scope_rejection=b)
-        res = router.predict_vectors(xte)
+        res = router.predict_vectors(xte, texts)
         pred = [OOS_LABEL if r.out_of_scope else r.label for r in res]
         m = routing_metrics(gold, pred)
         curve.append({"max_in_scope_rejection": b, "threshold": round(router.oos_threshold, 4),
@@ -110,7 +111,8 @@ async def evaluate_routing(ctx: Any, dataset: Path, *, limit: int | None = None,
     xte = await embed_cached(embedder, [r["text"] for r in test], cache, f"{dataset.name}-test")
     router.fit_vectors(xtr)
     calibration = router.calibrate_threshold(max_in_scope_rejection=max_in_scope_rejection) if has_oos else None
-    results = router.predict_vectors(xte)
+    test_texts = [r["text"] for r in test]
+    results = router.predict_vectors(xte, test_texts)
     pred = [OOS_LABEL if r.out_of_scope else r.label for r in results]
     gold = [r["label"] for r in test]
     metrics: dict[str, Any] = {"dataset": dataset.name, "n": len(test), **routing_metrics(gold, pred)}
@@ -119,12 +121,13 @@ async def evaluate_routing(ctx: Any, dataset: Path, *, limit: int | None = None,
         metrics["in_scope_accuracy_no_rejection"] = round(
             float(np.mean([a == b for a, b in zip(gold, raw, strict=True) if a != OOS_LABEL])), 4)
         metrics["oos_threshold"] = round(router.oos_threshold, 4)
-        metrics["operating_curve"] = operating_curve(router, xte, gold)
+        metrics["operating_curve"] = operating_curve(router, xte, gold, texts=test_texts)
     items = [EvalItemRecord(item_id=str(r.get("id", i)), metrics={"correct": float(g == p)},
                             detail={"text": r["text"], "gold": g, "pred": p, "confidence": round(res.confidence, 4),
                                     "category": r.get("domain") or g})
              for i, (r, g, p, res) in enumerate(zip(test, gold, pred, results, strict=True))]
     return EvalOutcome(kind="routing", dataset=dataset.name, metrics=metrics, items=items,
-                       config={"method": method, "limit": limit, "max_in_scope_rejection": max_in_scope_rejection,
+                       config={"method": method, "limit": limit, "lexical_weight": router.lexical_weight,
+                               "center": router.center, "max_in_scope_rejection": max_in_scope_rejection,
                                "calibration": calibration.model_dump() if calibration else None},
                        model_ids=model_ids(ctx.settings))

@@ -214,3 +214,113 @@ async def test_nova_router_on_real_e5(e5_dir: Path) -> None:
     # Out of scope for a retailer's service desk: routed to the fallback category.
     off_topic = await router.predict(["Can you write me a poem about cats?", "推荐一家好吃的餐厅"])
     assert [(r.label, r.out_of_scope) for r in off_topic] == [("other", True), ("other", True)]
+
+
+# ------------------------------------------------------------- the lexical half of the head
+
+
+class TopicEmbedder(NgramEmbedder):
+    """A coarse embedder: a text's vector says only which topic word it mentions ("card",
+    "transfer", "卡"), so intents inside one topic are indistinguishable to the dense model,
+    the way e5-small blurs ``card_arrival`` and ``activate_my_card``."""
+
+    TOPICS = ("card", "transfer", "卡")
+
+    def _vec(self, text: str) -> list[float]:
+        v = np.zeros(len(self.TOPICS) + 1)
+        hits = [i for i, t in enumerate(self.TOPICS) if t in text.lower()]
+        v[hits[0] if hits else -1] = 1.0
+        return list(v)
+
+
+TOPIC_EXAMPLES = [
+    *[(f"my card has not arrived yet {w}", "card_arrival") for w in ("", "please", "still", "help", "why")],
+    *[
+        (f"how do i activate the card {w}", "activate_my_card")
+        for w in ("", "please", "now", "help", "today")
+    ],
+    *[(f"the transfer failed {w}", "failed_transfer") for w in ("", "again", "today", "why", "help")],
+    *[
+        (f"how long does a transfer take {w}", "transfer_timing")
+        for w in ("", "usually", "abroad", "now", "?")
+    ],
+    *[(f"我的卡还没寄到 {w}", "card_arrival") for w in ("", "怎么办", "好久了")],
+    *[(f"卡怎么激活 {w}", "activate_my_card") for w in ("", "请问", "在哪里")],
+]
+TOPIC_MESSAGES = {
+    "card still not arrived after a week": "card_arrival",
+    "need to activate my new card": "activate_my_card",
+    "my transfer failed, what happened": "failed_transfer",
+    "transfer take how many days": "transfer_timing",
+    "新卡一直没寄到": "card_arrival",
+    "新卡怎么激活": "activate_my_card",
+}
+
+
+@pytest.mark.parametrize("method", ["logreg", "knn"])
+async def test_lexical_features_separate_intents_the_embedder_blurs(method: str) -> None:
+    dense = await EmbeddingRouter(TopicEmbedder(), TOPIC_EXAMPLES, method=method, lexical_weight=0.0).fit()  # type: ignore[arg-type]
+    mixed = await EmbeddingRouter(TopicEmbedder(), TOPIC_EXAMPLES, method=method).fit()  # type: ignore[arg-type]
+    assert mixed.lexical_weight == 0.3  # on by default
+    gold = list(TOPIC_MESSAGES.values())
+    dense_labels = [r.label for r in await dense.predict(list(TOPIC_MESSAGES))]
+    mixed_results = await mixed.predict(list(TOPIC_MESSAGES))
+    assert [r.label for r in mixed_results] == gold  # English word and Chinese character n-grams
+    assert sum(a == b for a, b in zip(dense_labels, gold, strict=True)) <= 4  # the topic alone: a coin toss
+    for r in mixed_results:  # the scores stay a distribution, best first
+        assert r.scores[0][0] == r.label and 0.0 < r.scores[0][1] <= 1.0
+
+
+async def test_lexical_router_needs_message_texts_with_vectors() -> None:
+    router = await EmbeddingRouter(TopicEmbedder(), TOPIC_EXAMPLES).fit()  # type: ignore[arg-type]
+    x = np.asarray(await TopicEmbedder().embed_queries(["card not arrived"]))
+    with pytest.raises(ConfigError, match="texts"):
+        router.predict_vectors(x)
+    (r,) = router.predict_vectors(x, ["card not arrived"])
+    assert r.label == "card_arrival"
+    vectors_only = EmbeddingRouter(TopicEmbedder(), TOPIC_EXAMPLES, lexical_weight=0.0)  # type: ignore[arg-type]
+    vectors_only.fit_vectors(np.asarray(await TopicEmbedder().embed_queries([t for t, _ in TOPIC_EXAMPLES])))
+    assert len(vectors_only.predict_vectors(x)) == 1  # no lexical part: vectors suffice
+    with pytest.raises(ConfigError, match="lexical_weight"):
+        EmbeddingRouter(TopicEmbedder(), TOPIC_EXAMPLES, lexical_weight=1.0)  # type: ignore[arg-type]
+
+
+async def test_centering_removes_the_shared_component() -> None:
+    # Every vector carries the same large offset (as e5's do); centred, the similarity of a
+    # text unlike every example drops far below the examples' own, uncentred it does not.
+    class Offset(NgramEmbedder):
+        def _vec(self, text: str) -> list[float]:
+            return list(np.asarray(super()._vec(text)) + 3.0 / np.sqrt(self.dim))
+
+    far = "xyzzy qqq zzz vvv"
+    sims = {}
+    for center in (False, True):
+        router = await EmbeddingRouter(Offset(), EXAMPLES, center=center).fit()  # type: ignore[arg-type]
+        near_r, far_r = await router.predict(["where is my parcel number 9", far])
+        assert near_r.label == "delivery"
+        sims[center] = (near_r.similarity, far_r.similarity)
+    assert sims[False][1] > 0.8  # the offset makes everything look alike
+    assert sims[True][1] < 0.5 < sims[True][0]
+
+
+async def test_operating_curve_recalibration_reuses_the_cross_validation(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from assist import routing
+
+    router = await EmbeddingRouter(NgramEmbedder(), EXAMPLES).fit()  # type: ignore[arg-type]
+    fits = 0
+    real_fit = routing._Model.fit
+
+    def counting_fit(self: routing._Model, *args: object, **kwargs: object) -> routing._Model:
+        nonlocal fits
+        fits += 1
+        return real_fit(self, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(routing._Model, "fit", counting_fit)
+    a = router.calibrate_threshold(max_in_scope_rejection=0.0, folds=4)
+    b = router.calibrate_threshold(max_in_scope_rejection=0.2, folds=4)
+    assert fits == 4  # one model per fold, once
+    assert a.threshold <= b.threshold and a.cv_accuracy == b.cv_accuracy
+    router.calibrate_threshold(max_in_scope_rejection=0.2, folds=3)
+    assert fits == 7  # other folds: a new cross-validation

@@ -71,7 +71,8 @@ def test_routing_operating_curve_trades_in_scope_for_oos_recall() -> None:
     gold = [lab for lab in centres for _ in range(20)] + ["oos"] * 20
     x_test = np.stack([centres[lab] + 0.6 * rng.normal(size=16) if lab != "oos" else rng.normal(size=16)
                        for lab in gold])
-    router = EmbeddingRouter(None, examples, oos_threshold=None, label_names=False)  # type: ignore[arg-type]
+    router = EmbeddingRouter(None, examples, oos_threshold=None, label_names=False,  # type: ignore[arg-type]
+                             lexical_weight=0.0)  # vectors only: the curve is about the OOS signal
     router.fit_vectors(x_train)
     curve = operating_curve(router, x_test, gold, budgets=(0.0, 0.1, 0.3))
     thresholds = [p["threshold"] for p in curve]
