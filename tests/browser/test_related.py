@@ -16,7 +16,8 @@ CANCEL = "客户：我的订单付款三天了还没发货\n坐席：您好，�
 
 
 def _ask(page, text: str) -> str:
-    page.locator("#paste summary").click()
+    if page.locator("#paste").get_attribute("open") is None:
+        page.locator("#paste summary").click()
     page.fill("#paste-text", text)
     page.click("#paste-go")
     return _wait_done(page)
