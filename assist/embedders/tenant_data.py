@@ -60,11 +60,17 @@ def tenant_training_pairs(
     db: Database, tenant: str, *, extra: Sequence[TrainingPair] = (), hard_negatives: bool = True
 ) -> tuple[list[TrainingPair], dict[str, int]]:
     """The tenant's training rows and how many came from each source."""
+    from assist.publish_gate import simulation_turns  # the knowledge loop sits above the embedders
+
     groups, anchor = _live_faq_groups(db, tenant)
     faq = pairs_from_groups(groups, hard_negatives=hard_negatives)
     accepted: list[TrainingPair] = []
     for item in GoldenRepository(db).list(tenant):
         if item.source not in TRAINED_GOLDEN_SOURCES or not item.expected_article:
+            continue
+        if len(simulation_turns(item)) > 1:
+            # A simulated conversation: its messages lean on each other ("它能退吗？"), none of
+            # them alone is a paraphrase of the article's question.
             continue
         target = anchor.get(item.expected_article)
         if target and target.strip() != item.question.strip():
