@@ -141,6 +141,24 @@ class Runtime:
             raise
         return cls(settings=settings, db=db, pipeline=pipe, server=server, owns_db=owns_db)
 
+    def for_tenant(self, tenant: str) -> Runtime | None:
+        """A runtime for ``tenant`` when it has an active adapted embedder (``assist models
+        adapt``): that model and its own collection, sharing this runtime's database, chat
+        model, sparse encoder, tenant rules and metrics hook (closing it closes only its
+        store). None when the tenant uses this runtime's embedder. Blocking (loads the model).
+        """
+        from assist.embedders.versions import tenant_settings
+
+        ts = tenant_settings(self.settings, tenant)
+        if ts is self.settings:
+            return None
+        rt = Runtime.build(ts, llm=self.llm, db=self.db)
+        pipe = rt.pipeline
+        pipe.tenants = self.tenants
+        pipe.retriever.sparse = self.sparse
+        pipe.on_event = self.pipeline.on_event
+        return rt
+
     async def close(self) -> None:
         """Close the store, stop the model server this runtime started, dispose the
         database it opened. Idempotent."""

@@ -26,7 +26,7 @@ def search(
     s = settings()
     res = with_runtime(s, lambda rt: rt.pipeline.search(
         query, tenant=tenant or s.default_tenant, top_k=top_k, languages=[language] if language else None,
-        products=[product] if product else None, mode=mode), need_llm=False)
+        products=[product] if product else None, mode=mode), need_llm=False, tenant=tenant or s.default_tenant)
     if as_json:
         print_json({
             "query": res.query, "covered": res.covered, "top_dense": res.top_dense, "entity": res.entity,
@@ -62,7 +62,7 @@ def draft(
         d = await rt.pipeline.draft(conv)
         return d, rt.pipeline.restore(d)
 
-    d, restored = with_runtime(s, go, need_llm=True)
+    d, restored = with_runtime(s, go, need_llm=True, tenant=conv.tenant)
     if as_json:
         out = d.model_dump(mode="json", exclude={"sources"})
         out["sources"] = [{"article_id": r.chunk.article_id, "revision": r.chunk.revision, "title": r.chunk.title,
@@ -90,7 +90,7 @@ def escalate(conversation: ConvOpt, tenant: TenantOpt = None,
     async def go(rt):
         return (await rt.pipeline.escalate(conv, category=category))[0]
 
-    d = with_runtime(s, go, need_llm=s.escalation_use_llm)
+    d = with_runtime(s, go, need_llm=s.escalation_use_llm, tenant=conv.tenant)
     if as_json:
         print_json(d.model_dump(mode="json"))
         return
@@ -114,7 +114,7 @@ def qa(reply: Annotated[str, typer.Option("--reply", "-r", help="The reply to ch
     async def go(rt):
         return (await rt.pipeline.qa(reply, tenant=t, conversation=conv))[0]
 
-    report = with_runtime(s, go, need_llm=False)
+    report = with_runtime(s, go, need_llm=False, tenant=t)
     if as_json:
         print_json(report.model_dump(mode="json"))
         return
@@ -133,7 +133,7 @@ def summarize(conversation: ConvOpt, tenant: TenantOpt = None, as_json: JsonOpt 
     async def go(rt):
         return (await rt.pipeline.summarize(conv))[0]
 
-    out = with_runtime(s, go, need_llm=True)
+    out = with_runtime(s, go, need_llm=True, tenant=conv.tenant)
     if as_json:
         print_json(out)
         return

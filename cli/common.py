@@ -92,14 +92,19 @@ def conversation_file(path: Path, tenant: str | None) -> Conversation:
     return conv
 
 
-def with_runtime(s: Settings, fn: Callable[[Runtime], Awaitable[T]], *, need_llm: bool) -> T:
+def with_runtime(
+    s: Settings, fn: Callable[[Runtime], Awaitable[T]], *, need_llm: bool, tenant: str | None = None
+) -> T:
     """``await fn(rt)`` on a runtime built from ``s`` (:func:`assist.runtime.open_runtime`),
     closed afterwards (the embedded model server that ``need_llm`` started is stopped);
-    assist errors exit 2 with their message."""
+    assist errors exit 2 with their message. ``tenant``: the tenant the command acts on
+    (its ``--tenant`` or the default one): after ``assist models adapt`` switched it, the
+    runtime has its adapted embedder and that model's collection; None (``--all-tenants``,
+    commands without a tenant): the configured embedder."""
     from assist.runtime import open_runtime
 
     async def go() -> T:
-        async with open_runtime(s, need_llm=need_llm) as rt:
+        async with open_runtime(s, need_llm=need_llm, tenant=tenant) as rt:
             return await fn(rt)
 
     return run(go())

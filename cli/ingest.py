@@ -35,7 +35,7 @@ def ingest(
         await ix.settle(300.0)  # the coverage calibration a publish started, before the process exits
         return report
 
-    report = with_runtime(s, go, need_llm=False)
+    report = with_runtime(s, go, need_llm=False, tenant=tenant)
     if as_json:
         print_json(report.model_dump())
     else:

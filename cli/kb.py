@@ -107,7 +107,7 @@ def kb_publish(
         except publish_gate.PublishBlocked as e:
             return rev, e.report
 
-    rev, deleted = with_runtime(s, go, need_llm=False)
+    rev, deleted = with_runtime(s, go, need_llm=False, tenant=tenant or s.default_tenant)
     if not isinstance(deleted, int):
         blocked_exit(deleted, as_json=as_json)
     if as_json:
@@ -129,7 +129,7 @@ def kb_archive(article_id: str, tenant: TenantOpt = None) -> None:
         await ix.settle(SETTLE_S)
         return n
 
-    n = with_runtime(s, go, need_llm=False)
+    n = with_runtime(s, go, need_llm=False, tenant=tenant or s.default_tenant)
     typer.echo(f"archived {article_id} ({n} chunks removed from the index)")
 
 
@@ -145,7 +145,7 @@ def kb_rollback(article_id: str, to: Annotated[int, typer.Option("--to")], tenan
         await ix.rollback(tenant or s.default_tenant, article_id, to)
         await ix.settle(SETTLE_S)
 
-    with_runtime(s, go, need_llm=False)
+    with_runtime(s, go, need_llm=False, tenant=tenant or s.default_tenant)
     typer.echo(f"{article_id} now serves revision {to}")
 
 
@@ -180,7 +180,8 @@ def kb_reindex(
         await ix.settle(SETTLE_S)
         return reports, rt.embedder.model_id
 
-    reports, model_id = with_runtime(s, go, need_llm=False)
+    reports, model_id = with_runtime(s, go, need_llm=False,
+                                     tenant=None if all_tenants else tenant or s.default_tenant)
     if as_json:
         print_json({"embedder": model_id, "tenants": [r.model_dump() for r in reports]})
         return
@@ -227,7 +228,7 @@ def kb_calibrate(
             return None
         return await ix.coverage.calibrate(t)
 
-    cal = with_runtime(s, go, need_llm=need_llm)
+    cal = with_runtime(s, go, need_llm=need_llm, tenant=t)
     if cal is None:
         error_exit(f"tenant {t!r} has no published article to calibrate on")
     fit = cal.coverage_fit

@@ -136,7 +136,7 @@ def gate(
             t, article_id, revision or art.latest_revision
         )
 
-    report = with_runtime(s, go, need_llm=False)
+    report = with_runtime(s, go, need_llm=False, tenant=t)
     if as_json:
         print_json(report.model_dump(mode="json"))
     else:
@@ -233,7 +233,7 @@ def suggest(
         )
         return report, await suggest_faq_revisions(ix, t, content_hash=content_hash, actor="cli")
 
-    report, revisions = with_runtime(s, go, need_llm=False)
+    report, revisions = with_runtime(s, go, need_llm=False, tenant=t)
     if as_json:
         print_json({**asdict(report), "revisions": [asdict(r) for r in revisions]})
         return
@@ -301,6 +301,7 @@ def golden_simulate(
             actor="cli",
         ),
         need_llm=True,
+        tenant=t,
     )
     if as_json:
         print_json({**asdict(r), "found": r.found, "cited": r.cited})

@@ -27,7 +27,7 @@ from assist.db import Database
 from assist.llm.base import ChatModel
 from assist.runtime import open_runtime
 from serving import errors
-from serving.deps import RateLimiter
+from serving.deps import RateLimiter, TenantRuntimes
 from serving.guards import BodyGuard, redact_query
 from serving.metrics import Metrics, MetricsMiddleware
 from serving.routes import articles, assist, calibration, chat, feedback, health, kb_loop, ops, search, tenant
@@ -127,6 +127,9 @@ def create_app(settings: Settings, *, llm: ChatModel | None = None, pipeline: An
             app.state.db = rt.db
             app.state.pipeline = pipe
             app.state.indexer = indexer or Indexer.from_runtime(rt, batch_size=256)
+            # Tenants switched to an adapted embedder get their own runtime (serving.deps).
+            app.state.tenant_runtimes = TenantRuntimes(
+                rt, make_indexer=lambda trt: Indexer.from_runtime(trt, batch_size=256))
             try:  # finish publishes a killed process left half done (index = live pointer)
                 await app.state.indexer.recover()
             except Exception:
@@ -139,7 +142,10 @@ def create_app(settings: Settings, *, llm: ChatModel | None = None, pipeline: An
             log.info("ready: embedder=%s llm=%s store=%s", rt.embedder.model_id, rt.llm.model_id,
                      type(rt.store).__name__)
             await _warn_if_index_missing(pipe, rt.db)
-            yield
+            try:
+                yield
+            finally:
+                await app.state.tenant_runtimes.close()
 
     app = FastAPI(
         title="Agent-assist and knowledge service",

@@ -22,7 +22,7 @@ from assist.types import ArticleMeta, ArticleStatus, IngestError, ParsedArticle
 from kb_ingest.chunking import chunk_article
 from kb_ingest.limits import check_document
 from kb_ingest.parsers import SUPPORTED_EXTENSIONS, content_hash, markdown_to_blocks, parse_file
-from serving.deps import AnyReaderDep, DbDep, KMDep
+from serving.deps import AnyReaderDep, DbDep, KMDep, indexer_for
 from serving.schemas import (
     ArticleIn,
     ArticlePublic,
@@ -43,8 +43,9 @@ MAX_REVISION = 2**31 - 1
 RevisionPath = Annotated[int, PathParam(ge=1, le=MAX_REVISION)]
 
 
-def _indexer(request: Request):
-    return request.app.state.indexer
+async def _indexer(request: Request, tenant: str):
+    """The indexer of the tenant's embedder (its adapted model's collection after a switch)."""
+    return await indexer_for(request, tenant)
 
 
 def _public(a) -> ArticlePublic:
@@ -80,7 +81,7 @@ def _article_from_body(meta: ArticleMeta, body: str) -> ParsedArticle:
 
 async def _store(request: Request, caller, art: ParsedArticle, publish: bool,
                  override_reason: str | None = None) -> ArticlePublic:
-    ix = _indexer(request)
+    ix = await _indexer(request, caller.tenant)
     with publish_gate.override(override_reason):  # blocked by the publish gate: 409 with the regressions
         report = await ix.ingest_articles([art], tenant=caller.tenant, publish=publish, actor=caller.name)
     if report.errors:
@@ -170,8 +171,8 @@ async def upload(caller: KMDep, request: Request, files: Annotated[list[UploadFi
             raise InputError("; ".join(f"{e.file}: {e.error}" for e in bad))
         paths = [p for p in saved if not p.name.endswith(".meta.yaml")]
         try:
-            report = await _indexer(request).ingest_paths(paths, tenant=caller.tenant, publish=publish,
-                                                          actor=caller.name)
+            ix = await _indexer(request, caller.tenant)
+            report = await ix.ingest_paths(paths, tenant=caller.tenant, publish=publish, actor=caller.name)
         except publish_gate.PublishBlocked:
             raise  # 409 with the regressions (it names articles and golden items, no paths)
         except InputError as e:
@@ -294,19 +295,21 @@ def approve(article_id: str, body: WorkflowRequest, caller: KMDep, db: DbDep) ->
 @router.post("/{article_id}/publish", response_model=ArticlePublic, summary="Publish: the revision goes live atomically")
 async def publish(article_id: str, body: WorkflowRequest, caller: KMDep, db: DbDep, request: Request) -> ArticlePublic:
     rev = _rev(db, caller.tenant, article_id, body.revision)
+    ix = await _indexer(request, caller.tenant)
     with publish_gate.override(body.override_reason):  # blocked by the publish gate: 409 with the regressions
-        await _indexer(request).publish(caller.tenant, article_id, rev, actor=caller.name, note=body.note)
+        await ix.publish(caller.tenant, article_id, rev, actor=caller.name, note=body.note)
     return _public(_get(db, caller.tenant, article_id))
 
 
 @router.post("/{article_id}/archive", response_model=ArticlePublic, summary="Archive: out of search, kept for rollback")
 async def archive(article_id: str, body: WorkflowRequest, caller: KMDep, db: DbDep, request: Request) -> ArticlePublic:
-    await _indexer(request).archive(caller.tenant, article_id, actor=caller.name, note=body.note)
+    ix = await _indexer(request, caller.tenant)
+    await ix.archive(caller.tenant, article_id, actor=caller.name, note=body.note)
     return _public(_get(db, caller.tenant, article_id))
 
 
 @router.post("/{article_id}/rollback", response_model=ArticlePublic, summary="Serve an earlier published revision again")
 async def rollback(article_id: str, body: RollbackRequest, caller: KMDep, db: DbDep, request: Request) -> ArticlePublic:
-    await _indexer(request).rollback(caller.tenant, article_id, body.to_revision, actor=caller.name,
-                                      note=body.note)
+    ix = await _indexer(request, caller.tenant)
+    await ix.rollback(caller.tenant, article_id, body.to_revision, actor=caller.name, note=body.note)
     return _public(_get(db, caller.tenant, article_id))

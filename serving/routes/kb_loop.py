@@ -17,7 +17,7 @@ from assist.db import ArticleRepository
 from assist.db.golden import GoldenRecord, GoldenRepository
 from assist.errors import NotFoundError
 from assist.publish_gate import GateReport, PublishBlocked, PublishGate
-from serving.deps import DbDep, KMDep
+from serving.deps import DbDep, KMDep, indexer_for, pipeline_for
 
 router = APIRouter(prefix="/v1/kb", tags=["knowledge loop"])
 
@@ -164,7 +164,7 @@ async def golden_simulate(
     from assist.knowledge_loop import simulate_customers
 
     body = body or SimulateIn.model_validate({})
-    pipe = request.app.state.pipeline
+    pipe = await pipeline_for(request, caller.tenant)
     report = await simulate_customers(
         db,
         pipe.llm,
@@ -198,7 +198,7 @@ async def gate(
     art = ArticleRepository(db).get_article(caller.tenant, article_id)
     if art is None:
         raise NotFoundError(f"no article {article_id!r} in this tenant")
-    return await PublishGate.of(request.app.state.indexer).evaluate(
+    return await PublishGate.of(await indexer_for(request, caller.tenant)).evaluate(
         caller.tenant, article_id, revision or art.latest_revision
     )
 
@@ -218,7 +218,7 @@ async def suggestions_run(
     body = body or SuggestionsRun.model_validate({})
     from kb_ingest.parsers import content_hash
 
-    ix = request.app.state.indexer
+    ix = await indexer_for(request, caller.tenant)
     report = await suggest_articles(
         ix,
         caller.tenant,
