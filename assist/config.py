@@ -257,6 +257,10 @@ class CoverageSettings(BaseModel):
     a wrong refusal costs more than a reviewed draft of an uncovered question)."""
     dense_range: tuple[float, float] = (0.5, 0.97)
     """The fitted dense threshold is clamped into this range."""
+    never_stricter: bool = True
+    """The fitted thresholds only ever relax the configured ``retrieval.min_dense_score`` /
+    ``min_sparse_score`` (a fit above them refused most answerable questions of a phone
+    manual: probes copied from articles overstate a customer's score; docs/quality.md)."""
     reference_refusal: float = Field(default=0.95, ge=0.5, le=1.0)
     """The dense threshold never drops below what refuses this share of the neutral
     off-topic reference questions (``assist/resources/coverage_reference.yaml``)."""

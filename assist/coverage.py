@@ -524,6 +524,13 @@ class CoverageCalibrator:
                 )
                 if only.min_dense_score < overall.min_dense_score:
                     by_lang[lang] = only
+        if cs.never_stricter:
+            # The probes overstate how close a customer's question comes (they are copied
+            # from the articles), so a fit above the configured thresholds is the unreliable
+            # direction: it refused most answerable questions of a phone manual (quality.md).
+            rs = self.settings.retrieval
+            for fit in [overall, *by_lang.values()]:
+                _cap(fit, rs.min_dense_score, rs.min_sparse_score)
         seconds = time.perf_counter() - t0
         lo, hi = 0.5, 1.0
         report: dict[str, Any] = {
@@ -772,6 +779,15 @@ class CoverageCalibrator:
             shits = await self.store.search(dense=None, sparse=sv, filters=f, top_k=1) if sv.indices else []
             sparse.append(_sparse(shits[0]) if shits else 0.0)
         return dense, sparse
+
+
+def _cap(fit: FitResult, max_dense: float, max_sparse: float | None) -> None:
+    """Never stricter than the configured thresholds (``coverage.never_stricter``)."""
+    if fit.min_dense_score > max_dense:
+        fit.min_dense_score, fit.basis = max_dense, "capped"
+    if max_sparse is not None and (fit.min_sparse_score is None or fit.min_sparse_score > max_sparse):
+        fit.min_sparse_score = max_sparse
+        fit.basis = "capped"
 
 
 def _dense(h: Any) -> float:
