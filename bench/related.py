@@ -25,11 +25,14 @@ import asyncio
 import json
 import os
 import statistics
+import sys
 import time
 from pathlib import Path
 from typing import Any
 
-from bench.common import MODELS, REPO, SCRATCH, percentile
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench.common import MODELS, REPO, SCRATCH, percentile  # noqa: E402
 
 VARIANTS: dict[str, dict[str, Any]] = {
     "off": {"related_max": 0},
