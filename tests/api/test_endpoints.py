@@ -112,14 +112,18 @@ def test_feedback_outcomes(service: Service) -> None:
 
 @contextmanager
 def strict_coverage(service: Service):
-    """Make every question "not covered" (the threshold's calibration is tested elsewhere)."""
-    rs = service.app.state.pipeline.settings.retrieval
-    saved = rs.min_dense_score
+    """Make every question "not covered" (the threshold's calibration is tested elsewhere:
+    the tenant's fitted thresholds, tests/api/test_calibration.py, are set aside meanwhile)."""
+    pipe = service.app.state.pipeline
+    rs = pipe.settings.retrieval
+    saved, saved_cal = rs.min_dense_score, pipe.retriever.calibration
     rs.min_dense_score = 1.01
+    pipe.retriever.calibration = None
     try:
         yield
     finally:
         rs.min_dense_score = saved
+        pipe.retriever.calibration = saved_cal
 
 
 def test_gaps_after_not_covered_question(service: Service) -> None:
