@@ -41,6 +41,7 @@ SAMPLES: dict[str, dict[str, Any]] = {
     "clarify_topics": {"topics": ["Nova Buds 耳机", "Nova Watch 手表"],
                        "clarifying": "请您补充一些具体信息，我为您联系相关团队确认。"},
     "conversation_input": {"history": HISTORY},
+    "coverage_translate": {"n": 2, "questions": ["How long does a refund take?", "Can I cancel an order?"]},
     "draft_reply": {"company": "Nova Electronics", "style": ["您好，很高兴为您服务。", "感谢您的耐心等待。"]},
     "draft_reply_input": {"history": HISTORY, "passages": DRAFT_PASSAGES, "question": "Nova X1 还能保修吗？"},
     "escalation_hints": {"categories": CATEGORIES},
