@@ -39,7 +39,6 @@ from dataclasses import dataclass, field
 
 from assist.config import DraftSettings
 from assist.retrieval import RetrievalResult, Retriever
-from assist.text.cjk import CJK_RUN_RE
 from assist.types import (
     ArticleType,
     BlockKind,
@@ -56,6 +55,7 @@ __all__ = ["RelatedFinder", "customer_side", "matched_terms", "snippet"]
 _PLACEHOLDER = re.compile(r"\[[A-Z]+_\d+\]")
 _HEADING = re.compile(r"^\s*#{1,6}\s+.*$", re.M)
 _SENTENCE_END = re.compile(r"[。！？!?]|\.(?=\s|$)")
+_CJK_RUN = re.compile(r"[\u3400-\u9fff]+")
 _WORD = re.compile(r"[a-z0-9]+(?:['\u2019][a-z]+)?")  # "hasn't" is one word (and no match)
 _EDGE_CHARS = "的了是在我您你们他她它这那和与及或就都也还而并被把给让请吗呢吧啊哦嗯个"
 
@@ -94,7 +94,7 @@ def matched_terms(
     held = " ".join([chunk.title, chunk.question or "", *chunk.alt_questions, chunk.text]).lower()
     words = set(tokenize(held))
     found: list[tuple[int, str]] = []
-    for run in CJK_RUN_RE.finditer(said):
+    for run in _CJK_RUN.finditer(said):
         text, i = run.group(), 0
         while i < len(text) - 1:
             j = i + 1

@@ -24,8 +24,6 @@ from __future__ import annotations
 
 import re
 
-from assist.text.cjk import has_cjk
-
 __all__ = ["referring_expressions"]
 
 # "that" only where it cannot be a conjunction ("is it true that volunteers help"): at the
@@ -59,7 +57,7 @@ def referring_expressions(text: str, *, pronouns: bool = True) -> list[str]:
             pronoun usually points back at what was said, so callers may leave them out.
     """
     out: list[str] = []
-    if has_cjk(text):
+    if re.search(r"[\u4e00-\u9fff]", text):
         t = _ZH_NOT_REFERRING.sub(" ", text)
         for m in _ZH_REFERRING.finditer(t):
             if pronouns or m.group() not in ("它", "他", "她"):

@@ -34,8 +34,6 @@ import unicodedata
 from dataclasses import dataclass
 from typing import Literal
 
-from assist.text.cjk import count_cjk, has_cjk
-
 __all__ = [
     "Verdict",
     "VerdictVerb",
@@ -157,7 +155,9 @@ def parse_yes_no(text: str) -> YesNoQuestion | None:
     if len(parts) > 1:
         asking = [p for p in parts if re.search(r"[？?]", p)]
         t = (asking[-1] if asking else parts[-1]).strip()
-    if has_cjk(t) and count_cjk(t) >= len(re.findall(r"[A-Za-z]+", t)):
+    if re.search(r"[\u4e00-\u9fff]", t) and len(re.findall(r"[\u4e00-\u9fff]", t)) >= len(
+        re.findall(r"[A-Za-z]+", t)
+    ):
         return _parse_zh(t)
     return _parse_en(t)
 

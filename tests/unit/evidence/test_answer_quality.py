@@ -14,7 +14,6 @@ from assist.prompts import PromptLibrary
 from assist.text.vague import referring_expressions
 from assist.text.yesno import leading_verdict, parse_yes_no, split_leading_verdict
 from assist.types import Chunk, RetrievedChunk, Turn
-from tests.unit.evidence.test_evidence import FlatEmbedder
 
 pytestmark = pytest.mark.unit
 
@@ -215,6 +214,25 @@ def test_a_negation_inside_brackets_is_checked() -> None:
 
 
 # ---------------------------------------------------------------------------- the drafter
+class FlatEmbedder:
+    model_id = "flat"
+    dim = 4
+
+    def warm_up(self) -> None: ...
+
+    async def embed_documents(self, texts):
+        return [[0.5, 0.5, 0.5, 0.5] for _ in texts]
+
+    async def embed_queries(self, texts):
+        return [[0.5, 0.5, 0.5, 0.5] for _ in texts]
+
+    async def embed_query(self, text):
+        return [0.5, 0.5, 0.5, 0.5]
+
+    def count_tokens(self, text):
+        return len(text)
+
+
 def chunk(
     i: int,
     text: str,
